@@ -1,0 +1,510 @@
+//! Attribute values: the ClickHouse-compatible string rendering and the lossless type column.
+//!
+//! Every attribute map `X` is stored as two `Map<Utf8, Utf8>` columns with the same keys in the
+//! same order: `X` holds the value rendered as a string exactly as the OpenTelemetry Collector's
+//! ClickHouse exporter renders it (`pcommon.Value.AsString`), and `XTypes` holds what the
+//! rendering loses: the OTLP `AnyValue` type (`string`, `int`, `double`, `bool`, `bytes`,
+//! `empty`, or `unset` for a key without a value), or for arrays and key-value lists the whole
+//! value as OTLP/JSON (`{"arrayValue":{...}}`, `{"kvlistValue":{...}}`). Together they give back
+//! the exact `AnyValue`.
+
+use std::fmt::Write as _;
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, ArrayValue, KeyValue, KeyValueList};
+
+/// Type tag of a string value.
+pub const TYPE_STRING: &str = "string";
+/// Type tag of an int value.
+pub const TYPE_INT: &str = "int";
+/// Type tag of a double value.
+pub const TYPE_DOUBLE: &str = "double";
+/// Type tag of a bool value.
+pub const TYPE_BOOL: &str = "bool";
+/// Type tag of a bytes value.
+pub const TYPE_BYTES: &str = "bytes";
+/// Type tag of an `AnyValue` with no value set.
+pub const TYPE_EMPTY: &str = "empty";
+/// Type tag of a `KeyValue` whose `value` is absent.
+pub const TYPE_UNSET: &str = "unset";
+
+/// A borrowed attribute value from one of the sources we ingest.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum AttrValue<'a> {
+    /// `KeyValue.value` of an OTLP message (`None`: the key has no value).
+    Otlp(Option<&'a AnyValue>),
+    /// An OpenTelemetry API value.
+    Sdk(&'a opentelemetry::Value),
+}
+
+/// Writes the ClickHouse rendering of `value` into `rendered` and its type into `ty`
+/// (both cleared first).
+pub(crate) fn render(value: AttrValue<'_>, rendered: &mut String, ty: &mut String) {
+    rendered.clear();
+    ty.clear();
+    match value {
+        AttrValue::Otlp(None) => ty.push_str(TYPE_UNSET),
+        AttrValue::Otlp(Some(any)) => render_any(any.value.as_ref(), rendered, ty),
+        AttrValue::Sdk(v) => match v {
+            opentelemetry::Value::Bool(b) => {
+                rendered.push_str(if *b { "true" } else { "false" });
+                ty.push_str(TYPE_BOOL);
+            }
+            opentelemetry::Value::I64(i) => {
+                let _ = write!(rendered, "{i}");
+                ty.push_str(TYPE_INT);
+            }
+            opentelemetry::Value::F64(f) => {
+                write_double(*f, rendered);
+                ty.push_str(TYPE_DOUBLE);
+            }
+            opentelemetry::Value::String(s) => {
+                rendered.push_str(s.as_str());
+                ty.push_str(TYPE_STRING);
+            }
+            // Arrays are rare; convert to OTLP and share the one complex-value path.
+            other => {
+                let any = sdk_value_to_any(other);
+                render_any(any.value.as_ref(), rendered, ty);
+            }
+        },
+    }
+}
+
+fn render_any(value: Option<&any_value::Value>, rendered: &mut String, ty: &mut String) {
+    use any_value::Value;
+    match value {
+        None => ty.push_str(TYPE_EMPTY),
+        Some(Value::StringValue(s)) => {
+            rendered.push_str(s);
+            ty.push_str(TYPE_STRING);
+        }
+        Some(Value::BoolValue(b)) => {
+            rendered.push_str(if *b { "true" } else { "false" });
+            ty.push_str(TYPE_BOOL);
+        }
+        Some(Value::IntValue(i)) => {
+            let _ = write!(rendered, "{i}");
+            ty.push_str(TYPE_INT);
+        }
+        Some(Value::DoubleValue(f)) => {
+            write_double(*f, rendered);
+            ty.push_str(TYPE_DOUBLE);
+        }
+        Some(Value::BytesValue(b)) => {
+            BASE64.encode_string(b, rendered);
+            ty.push_str(TYPE_BYTES);
+        }
+        Some(complex @ (Value::ArrayValue(_) | Value::KvlistValue(_))) => {
+            write_go_json(Some(complex), rendered);
+            write_otlp_json(Some(complex), ty);
+        }
+    }
+}
+
+/// Converts an OpenTelemetry API value to its OTLP form (as `opentelemetry-otlp` does).
+pub(crate) fn sdk_value_to_any(value: &opentelemetry::Value) -> AnyValue {
+    use any_value::Value;
+    use opentelemetry::{Array, Value as V};
+    let value = match value {
+        V::Bool(b) => Value::BoolValue(*b),
+        V::I64(i) => Value::IntValue(*i),
+        V::F64(f) => Value::DoubleValue(*f),
+        V::String(s) => Value::StringValue(s.to_string()),
+        V::Array(array) => {
+            let values = match array {
+                Array::Bool(v) => v.iter().map(|b| Value::BoolValue(*b)).collect::<Vec<_>>(),
+                Array::I64(v) => v.iter().map(|i| Value::IntValue(*i)).collect(),
+                Array::F64(v) => v.iter().map(|f| Value::DoubleValue(*f)).collect(),
+                Array::String(v) => v.iter().map(|s| Value::StringValue(s.to_string())).collect(),
+                _ => Vec::new(),
+            };
+            Value::ArrayValue(ArrayValue {
+                values: values.into_iter().map(|v| AnyValue { value: Some(v) }).collect(),
+            })
+        }
+        // `opentelemetry::Value` is non-exhaustive; render anything new as its string form
+        // rather than dropping it.
+        other => Value::StringValue(other.to_string()),
+    };
+    AnyValue { value: Some(value) }
+}
+
+/// A double as `pcommon` renders it: shortest round-trip digits, `f` notation unless
+/// |x| < 1e-6 or |x| >= 1e21, then `e` notation (`1e+21`, `1.5e-7`). NaN and infinities, which
+/// the Collector renders as an error text, are written `NaN`, `+Inf`, `-Inf`.
+pub(crate) fn write_double(f: f64, out: &mut String) {
+    if f.is_nan() {
+        out.push_str("NaN");
+    } else if f.is_infinite() {
+        out.push_str(if f > 0.0 { "+Inf" } else { "-Inf" });
+    } else {
+        let abs = f.abs();
+        if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+            let sci = format!("{f:e}");
+            let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+            out.push_str(mantissa);
+            out.push('e');
+            if !exp.starts_with('-') {
+                out.push('+');
+            }
+            out.push_str(exp);
+        } else {
+            let _ = write!(out, "{f}");
+        }
+    }
+}
+
+fn parse_double(s: &str) -> Option<f64> {
+    match s {
+        "NaN" => Some(f64::NAN),
+        "+Inf" => Some(f64::INFINITY),
+        "-Inf" => Some(f64::NEG_INFINITY),
+        _ => s.parse().ok(),
+    }
+}
+
+/// JSON as Go's `encoding/json` writes `Value.AsRaw()` (the Collector's rendering of arrays and
+/// maps): map keys sorted, HTML characters escaped, bytes as base64 strings, empty as `null`.
+fn write_go_json(value: Option<&any_value::Value>, out: &mut String) {
+    use any_value::Value;
+    match value {
+        None => out.push_str("null"),
+        Some(Value::StringValue(s)) => write_go_string(s, out),
+        Some(Value::BoolValue(b)) => out.push_str(if *b { "true" } else { "false" }),
+        Some(Value::IntValue(i)) => {
+            let _ = write!(out, "{i}");
+        }
+        Some(Value::DoubleValue(f)) if f.is_finite() => write_double(*f, out),
+        Some(Value::DoubleValue(f)) => {
+            let mut s = String::new();
+            write_double(*f, &mut s);
+            write_go_string(&s, out);
+        }
+        Some(Value::BytesValue(b)) => write_go_string(&BASE64.encode(b), out),
+        Some(Value::ArrayValue(a)) => {
+            out.push('[');
+            for (i, v) in a.values.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_go_json(v.value.as_ref(), out);
+            }
+            out.push(']');
+        }
+        Some(Value::KvlistValue(kv)) => {
+            // Go maps: sorted keys, the last duplicate wins.
+            let mut entries: std::collections::BTreeMap<&str, Option<&any_value::Value>> =
+                std::collections::BTreeMap::new();
+            for e in &kv.values {
+                entries.insert(&e.key, e.value.as_ref().and_then(|v| v.value.as_ref()));
+            }
+            out.push('{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_go_string(k, out);
+                out.push(':');
+                write_go_json(v, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn write_go_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// The OTLP/JSON encoding of an `AnyValue` (proto3 JSON mapping: `intValue` as a string,
+/// bytes as base64, non-finite doubles as `"NaN"`, `"Infinity"`, `"-Infinity"`).
+fn write_otlp_json(value: Option<&any_value::Value>, out: &mut String) {
+    use any_value::Value;
+    let json_str = |s: &str, out: &mut String| {
+        out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned()))
+    };
+    match value {
+        None => out.push_str("{}"),
+        Some(Value::StringValue(s)) => {
+            out.push_str("{\"stringValue\":");
+            json_str(s, out);
+            out.push('}');
+        }
+        Some(Value::BoolValue(b)) => {
+            let _ = write!(out, "{{\"boolValue\":{b}}}");
+        }
+        Some(Value::IntValue(i)) => {
+            let _ = write!(out, "{{\"intValue\":\"{i}\"}}");
+        }
+        Some(Value::DoubleValue(f)) => {
+            out.push_str("{\"doubleValue\":");
+            if f.is_nan() {
+                out.push_str("\"NaN\"");
+            } else if f.is_infinite() {
+                out.push_str(if *f > 0.0 { "\"Infinity\"" } else { "\"-Infinity\"" });
+            } else {
+                // Debug keeps a fraction or exponent, so -0.0 stays a float in JSON.
+                let _ = write!(out, "{f:?}");
+            }
+            out.push('}');
+        }
+        Some(Value::BytesValue(b)) => {
+            out.push_str("{\"bytesValue\":\"");
+            BASE64.encode_string(b, out);
+            out.push_str("\"}");
+        }
+        Some(Value::ArrayValue(a)) => {
+            out.push_str("{\"arrayValue\":{\"values\":[");
+            for (i, v) in a.values.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_otlp_json(v.value.as_ref(), out);
+            }
+            out.push_str("]}}");
+        }
+        Some(Value::KvlistValue(kv)) => {
+            out.push_str("{\"kvlistValue\":{\"values\":[");
+            for (i, e) in kv.values.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str("{\"key\":");
+                json_str(&e.key, out);
+                if let Some(v) = &e.value {
+                    out.push_str(",\"value\":");
+                    write_otlp_json(v.value.as_ref(), out);
+                }
+                out.push('}');
+            }
+            out.push_str("]}}");
+        }
+    }
+}
+
+fn parse_otlp_json(json: &serde_json::Value) -> Result<Option<any_value::Value>, String> {
+    use any_value::Value;
+    use serde_json::Value as J;
+    let obj = json.as_object().ok_or_else(|| format!("expected an AnyValue object, got {json}"))?;
+    let Some((key, v)) = obj.iter().next() else {
+        return Ok(None);
+    };
+    let bad = || format!("invalid {key} {v}");
+    Ok(Some(match key.as_str() {
+        "stringValue" => Value::StringValue(v.as_str().ok_or_else(bad)?.to_owned()),
+        "boolValue" => Value::BoolValue(v.as_bool().ok_or_else(bad)?),
+        "intValue" => Value::IntValue(v.as_str().and_then(|s| s.parse().ok()).ok_or_else(bad)?),
+        "doubleValue" => Value::DoubleValue(match v {
+            J::String(s) if s == "NaN" => f64::NAN,
+            J::String(s) if s == "Infinity" => f64::INFINITY,
+            J::String(s) if s == "-Infinity" => f64::NEG_INFINITY,
+            J::Number(n) => n.as_f64().ok_or_else(bad)?,
+            _ => return Err(bad()),
+        }),
+        "bytesValue" => Value::BytesValue(
+            v.as_str().and_then(|s| BASE64.decode(s).ok()).ok_or_else(bad)?,
+        ),
+        "arrayValue" => {
+            let values = v.get("values").and_then(J::as_array).ok_or_else(bad)?;
+            Value::ArrayValue(ArrayValue {
+                values: values
+                    .iter()
+                    .map(|e| parse_otlp_json(e).map(|value| AnyValue { value }))
+                    .collect::<Result<_, _>>()?,
+            })
+        }
+        "kvlistValue" => {
+            let values = v.get("values").and_then(J::as_array).ok_or_else(bad)?;
+            let mut out = Vec::with_capacity(values.len());
+            for e in values {
+                let key = e.get("key").and_then(J::as_str).ok_or_else(bad)?.to_owned();
+                let value = match e.get("value") {
+                    None => None,
+                    Some(v) => Some(AnyValue { value: parse_otlp_json(v)? }),
+                };
+                out.push(KeyValue { key, value });
+            }
+            Value::KvlistValue(KeyValueList { values: out })
+        }
+        other => return Err(format!("unknown AnyValue field {other:?}")),
+    }))
+}
+
+/// Rebuilds `KeyValue.value` from a stored rendering and type.
+pub(crate) fn parse(rendered: &str, ty: &str) -> Result<Option<AnyValue>, String> {
+    use any_value::Value;
+    let value = match ty {
+        TYPE_UNSET => return Ok(None),
+        TYPE_EMPTY => None,
+        TYPE_STRING => Some(Value::StringValue(rendered.to_owned())),
+        TYPE_INT => Some(Value::IntValue(
+            rendered.parse().map_err(|e| format!("int attribute {rendered:?}: {e}"))?,
+        )),
+        TYPE_DOUBLE => Some(Value::DoubleValue(
+            parse_double(rendered).ok_or_else(|| format!("double attribute {rendered:?}"))?,
+        )),
+        TYPE_BOOL => Some(Value::BoolValue(match rendered {
+            "true" => true,
+            "false" => false,
+            _ => return Err(format!("bool attribute {rendered:?}")),
+        })),
+        TYPE_BYTES => Some(Value::BytesValue(
+            BASE64.decode(rendered).map_err(|e| format!("bytes attribute {rendered:?}: {e}"))?,
+        )),
+        json if json.starts_with('{') => {
+            let parsed: serde_json::Value =
+                serde_json::from_str(json).map_err(|e| format!("attribute type JSON {json:?}: {e}"))?;
+            parse_otlp_json(&parsed)?
+        }
+        other => return Err(format!("unknown attribute type {other:?}")),
+    };
+    Ok(Some(AnyValue { value }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use any_value::Value;
+
+    fn rendered(v: Value) -> (String, String) {
+        let any = AnyValue { value: Some(v) };
+        let (mut r, mut t) = (String::new(), String::new());
+        render(AttrValue::Otlp(Some(&any)), &mut r, &mut t);
+        (r, t)
+    }
+
+    fn roundtrip(v: Option<AnyValue>) {
+        let (mut r, mut t) = (String::new(), String::new());
+        render(AttrValue::Otlp(v.as_ref()), &mut r, &mut t);
+        let back = parse(&r, &t).unwrap();
+        assert_eq!(format!("{v:?}"), format!("{back:?}"), "rendered {r:?} type {t:?}");
+    }
+
+    #[test]
+    fn scalars_render_like_the_collector() {
+        assert_eq!(rendered(Value::StringValue("a b".into())), ("a b".into(), "string".into()));
+        assert_eq!(rendered(Value::IntValue(-42)), ("-42".into(), "int".into()));
+        assert_eq!(rendered(Value::BoolValue(true)), ("true".into(), "bool".into()));
+        assert_eq!(rendered(Value::BytesValue(vec![1, 2, 3])), ("AQID".into(), "bytes".into()));
+        for (f, s) in [
+            (1.0, "1"),
+            (1.5, "1.5"),
+            (-0.0, "-0"),
+            (1e20, "100000000000000000000"),
+            (1e21, "1e+21"),
+            (1.5e-7, "1.5e-7"),
+            (0.000001, "0.000001"),
+            (123456789.125, "123456789.125"),
+            (f64::NAN, "NaN"),
+            (f64::NEG_INFINITY, "-Inf"),
+        ] {
+            assert_eq!(rendered(Value::DoubleValue(f)).0, s, "{f}");
+        }
+    }
+
+    #[test]
+    fn complex_values_render_as_go_json() {
+        let array = Value::ArrayValue(ArrayValue {
+            values: vec![
+                AnyValue { value: Some(Value::IntValue(1)) },
+                AnyValue { value: Some(Value::DoubleValue(2.5)) },
+                AnyValue { value: Some(Value::StringValue("<a>".into())) },
+                AnyValue { value: None },
+            ],
+        });
+        let (r, t) = rendered(array);
+        assert_eq!(r, r#"[1,2.5,"\u003ca\u003e",null]"#);
+        assert!(t.starts_with("{\"arrayValue\""), "{t}");
+        let kv = Value::KvlistValue(KeyValueList {
+            values: vec![
+                KeyValue { key: "z".into(), value: Some(AnyValue { value: Some(Value::BoolValue(false)) }) },
+                KeyValue { key: "a".into(), value: Some(AnyValue { value: Some(Value::IntValue(3)) }) },
+            ],
+        });
+        assert_eq!(rendered(kv).0, r#"{"a":3,"z":false}"#);
+    }
+
+    #[test]
+    fn every_type_round_trips() {
+        roundtrip(None);
+        roundtrip(Some(AnyValue { value: None }));
+        for v in [
+            Value::StringValue(String::new()),
+            Value::StringValue("ünïcødé ✓ \"quoted\"\n".into()),
+            Value::IntValue(i64::MIN),
+            Value::DoubleValue(f64::NAN),
+            Value::DoubleValue(f64::INFINITY),
+            Value::DoubleValue(-0.0),
+            Value::DoubleValue(f64::MIN_POSITIVE),
+            Value::DoubleValue(0.1 + 0.2),
+            Value::BoolValue(false),
+            Value::BytesValue(vec![]),
+            Value::BytesValue(vec![0, 255, 7]),
+            Value::ArrayValue(ArrayValue { values: vec![] }),
+            Value::ArrayValue(ArrayValue {
+                values: vec![
+                    AnyValue { value: Some(Value::DoubleValue(1.0)) },
+                    AnyValue { value: Some(Value::DoubleValue(-0.0)) },
+                    AnyValue { value: Some(Value::DoubleValue(f64::NAN)) },
+                    AnyValue { value: Some(Value::IntValue(1)) },
+                    AnyValue { value: Some(Value::BytesValue(vec![9])) },
+                    AnyValue { value: None },
+                ],
+            }),
+            Value::KvlistValue(KeyValueList {
+                values: vec![
+                    KeyValue { key: "no value".into(), value: None },
+                    KeyValue { key: "empty".into(), value: Some(AnyValue { value: None }) },
+                    KeyValue {
+                        key: "nested".into(),
+                        value: Some(AnyValue {
+                            value: Some(Value::ArrayValue(ArrayValue {
+                                values: vec![AnyValue { value: Some(Value::StringValue("x".into())) }],
+                            })),
+                        }),
+                    },
+                ],
+            }),
+        ] {
+            roundtrip(Some(AnyValue { value: Some(v) }));
+        }
+    }
+
+    #[test]
+    fn sdk_values_match_their_otlp_form() {
+        use opentelemetry::{Array, StringValue, Value as V};
+        for v in [
+            V::Bool(true),
+            V::I64(7),
+            V::F64(2.5),
+            V::String("s".into()),
+            V::Array(Array::I64(vec![1, 2])),
+            V::Array(Array::String(vec![StringValue::from("a")])),
+        ] {
+            let (mut r1, mut t1, mut r2, mut t2) = Default::default();
+            render(AttrValue::Sdk(&v), &mut r1, &mut t1);
+            let any = sdk_value_to_any(&v);
+            render(AttrValue::Otlp(Some(&any)), &mut r2, &mut t2);
+            assert_eq!((r1, t1), (r2, t2));
+        }
+    }
+}

@@ -1,0 +1,491 @@
+//! Configuration: a builder, environment variables, validation.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use opentelemetry_sdk::metrics::Temporality;
+
+use crate::error::{OtlpError, Result};
+
+/// File format of the stored tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum StorageFormat {
+    /// Apache Parquet (`.parquet`). The default.
+    #[default]
+    Parquet,
+    /// Arrow IPC file format (`.arrow`, also known as Feather v2).
+    ArrowIpc,
+}
+
+impl StorageFormat {
+    /// The file extension, without the dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            StorageFormat::Parquet => "parquet",
+            StorageFormat::ArrowIpc => "arrow",
+        }
+    }
+
+    fn parse(field: &str, value: &str) -> Result<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "parquet" => Ok(Self::Parquet),
+            "arrow" | "arrow_ipc" | "arrow-ipc" | "ipc" | "feather" => Ok(Self::ArrowIpc),
+            other => Err(OtlpError::config(field, format!("unknown format {other:?}, expected parquet or arrow"))),
+        }
+    }
+}
+
+/// Compression codec of the stored files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Compression {
+    /// Zstandard (the default; Parquet and Arrow IPC).
+    #[default]
+    Zstd,
+    /// LZ4 (Parquet's `LZ4_RAW`, Arrow IPC's `LZ4_FRAME`).
+    Lz4,
+    /// Snappy (Parquet only).
+    Snappy,
+    /// Gzip (Parquet only).
+    Gzip,
+    /// No compression.
+    None,
+}
+
+impl Compression {
+    fn parse(field: &str, value: &str) -> Result<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "zstd" => Ok(Self::Zstd),
+            "lz4" => Ok(Self::Lz4),
+            "snappy" => Ok(Self::Snappy),
+            "gzip" => Ok(Self::Gzip),
+            "none" | "uncompressed" => Ok(Self::None),
+            other => Err(OtlpError::config(
+                field,
+                format!("unknown compression {other:?}, expected zstd, lz4, snappy, gzip or none"),
+            )),
+        }
+    }
+}
+
+/// Configuration of an [`OtlpLibrary`](crate::OtlpLibrary).
+///
+/// Build one with [`Config::builder`], or read it from `OTEL_PARQUET_*` environment variables
+/// with [`Config::from_env`]. Every option has one environment variable:
+///
+/// | option | variable | default |
+/// |---|---|---|
+/// | `output_dir` | `OTEL_PARQUET_OUTPUT_DIR` | `./otel-data` |
+/// | `format` | `OTEL_PARQUET_FORMAT` (`parquet`, `arrow`) | `parquet` |
+/// | `compression` | `OTEL_PARQUET_COMPRESSION` (`zstd`, `lz4`, `snappy`, `gzip`, `none`) | `zstd` |
+/// | `flush_interval` | `OTEL_PARQUET_FLUSH_INTERVAL_MS` | 5000 |
+/// | `flush_rows` | `OTEL_PARQUET_FLUSH_ROWS` | 100000 |
+/// | `flush_bytes` | `OTEL_PARQUET_FLUSH_BYTES` | 33554432 (32 MiB) |
+/// | `max_buffer_bytes` | `OTEL_PARQUET_MAX_BUFFER_BYTES` | 134217728 (128 MiB) |
+/// | `export_timeout` | `OTEL_PARQUET_EXPORT_TIMEOUT_MS` | 10000 |
+/// | `temporality` | `OTEL_PARQUET_TEMPORALITY` (`cumulative`, `delta`) | `cumulative` |
+/// | `retention_max_age` | `OTEL_PARQUET_RETENTION_MAX_AGE_SECS` | none |
+/// | `retention_max_bytes` | `OTEL_PARQUET_RETENTION_MAX_BYTES` | none |
+///
+/// # Example
+/// ```
+/// use std::time::Duration;
+/// use opentelemetry_parquet::Config;
+///
+/// let config = Config::builder()
+///     .output_dir("./otel-data")
+///     .flush_interval(Duration::from_secs(1))
+///     .build()?;
+/// assert_eq!(config.output_dir(), std::path::Path::new("./otel-data"));
+/// # Ok::<(), opentelemetry_parquet::OtlpError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    output_dir: PathBuf,
+    format: StorageFormat,
+    compression: Compression,
+    flush_interval: Duration,
+    flush_rows: usize,
+    flush_bytes: usize,
+    max_buffer_bytes: usize,
+    export_timeout: Duration,
+    temporality: Temporality,
+    retention_max_age: Option<Duration>,
+    retention_max_bytes: Option<u64>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            output_dir: PathBuf::from("./otel-data"),
+            format: StorageFormat::Parquet,
+            compression: Compression::Zstd,
+            flush_interval: Duration::from_secs(5),
+            flush_rows: 100_000,
+            flush_bytes: 32 << 20,
+            max_buffer_bytes: 128 << 20,
+            export_timeout: Duration::from_secs(10),
+            temporality: Temporality::Cumulative,
+            retention_max_age: None,
+            retention_max_bytes: None,
+        }
+    }
+}
+
+/// Names of the environment variables, one per option.
+pub mod env {
+    /// `output_dir`.
+    pub const OUTPUT_DIR: &str = "OTEL_PARQUET_OUTPUT_DIR";
+    /// `format`.
+    pub const FORMAT: &str = "OTEL_PARQUET_FORMAT";
+    /// `compression`.
+    pub const COMPRESSION: &str = "OTEL_PARQUET_COMPRESSION";
+    /// `flush_interval`, in milliseconds.
+    pub const FLUSH_INTERVAL_MS: &str = "OTEL_PARQUET_FLUSH_INTERVAL_MS";
+    /// `flush_rows`.
+    pub const FLUSH_ROWS: &str = "OTEL_PARQUET_FLUSH_ROWS";
+    /// `flush_bytes`.
+    pub const FLUSH_BYTES: &str = "OTEL_PARQUET_FLUSH_BYTES";
+    /// `max_buffer_bytes`.
+    pub const MAX_BUFFER_BYTES: &str = "OTEL_PARQUET_MAX_BUFFER_BYTES";
+    /// `export_timeout`, in milliseconds.
+    pub const EXPORT_TIMEOUT_MS: &str = "OTEL_PARQUET_EXPORT_TIMEOUT_MS";
+    /// `temporality`.
+    pub const TEMPORALITY: &str = "OTEL_PARQUET_TEMPORALITY";
+    /// `retention_max_age`, in seconds.
+    pub const RETENTION_MAX_AGE_SECS: &str = "OTEL_PARQUET_RETENTION_MAX_AGE_SECS";
+    /// `retention_max_bytes`.
+    pub const RETENTION_MAX_BYTES: &str = "OTEL_PARQUET_RETENTION_MAX_BYTES";
+}
+
+impl Config {
+    /// A builder starting from the defaults.
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder { config: Config::default() }
+    }
+
+    /// The defaults overridden by every `OTEL_PARQUET_*` variable that is set and not empty.
+    ///
+    /// # Errors
+    /// [`OtlpError::InvalidConfig`] naming the variable when a value does not parse or is out
+    /// of range.
+    pub fn from_env() -> Result<Config> {
+        Self::builder().with_env()?.build()
+    }
+
+    /// Directory under which the tables are written.
+    pub fn output_dir(&self) -> &Path {
+        &self.output_dir
+    }
+    /// File format.
+    pub fn format(&self) -> StorageFormat {
+        self.format
+    }
+    /// Compression codec.
+    pub fn compression(&self) -> Compression {
+        self.compression
+    }
+    /// Longest time data stays buffered before a background flush.
+    pub fn flush_interval(&self) -> Duration {
+        self.flush_interval
+    }
+    /// Buffered rows (over all tables) that trigger a flush.
+    pub fn flush_rows(&self) -> usize {
+        self.flush_rows
+    }
+    /// Buffered bytes that trigger a flush.
+    pub fn flush_bytes(&self) -> usize {
+        self.flush_bytes
+    }
+    /// Cap on memory held by buffered data; exports wait (backpressure) when it is reached.
+    pub fn max_buffer_bytes(&self) -> usize {
+        self.max_buffer_bytes
+    }
+    /// Longest time an export waits for buffer space before returning an error.
+    pub fn export_timeout(&self) -> Duration {
+        self.export_timeout
+    }
+    /// Temporality the metric exporter asks the SDK for.
+    pub fn temporality(&self) -> Temporality {
+        self.temporality
+    }
+    /// Files older than this are deleted, if set.
+    pub fn retention_max_age(&self) -> Option<Duration> {
+        self.retention_max_age
+    }
+    /// Oldest files are deleted while the store is larger than this, if set.
+    pub fn retention_max_bytes(&self) -> Option<u64> {
+        self.retention_max_bytes
+    }
+}
+
+/// Builder of [`Config`]; see [`Config::builder`].
+#[derive(Debug, Clone)]
+pub struct ConfigBuilder {
+    config: Config,
+}
+
+impl ConfigBuilder {
+    /// Directory under which the tables are written (created if missing).
+    pub fn output_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.config.output_dir = dir.into();
+        self
+    }
+    /// File format.
+    pub fn format(mut self, format: StorageFormat) -> Self {
+        self.config.format = format;
+        self
+    }
+    /// Compression codec.
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.config.compression = compression;
+        self
+    }
+    /// Longest time data stays buffered before a background flush.
+    pub fn flush_interval(mut self, interval: Duration) -> Self {
+        self.config.flush_interval = interval;
+        self
+    }
+    /// Buffered rows that trigger a flush.
+    pub fn flush_rows(mut self, rows: usize) -> Self {
+        self.config.flush_rows = rows;
+        self
+    }
+    /// Buffered bytes that trigger a flush.
+    pub fn flush_bytes(mut self, bytes: usize) -> Self {
+        self.config.flush_bytes = bytes;
+        self
+    }
+    /// Cap on buffered memory; must be at least `flush_bytes`.
+    pub fn max_buffer_bytes(mut self, bytes: usize) -> Self {
+        self.config.max_buffer_bytes = bytes;
+        self
+    }
+    /// Longest time an export waits for buffer space.
+    pub fn export_timeout(mut self, timeout: Duration) -> Self {
+        self.config.export_timeout = timeout;
+        self
+    }
+    /// Temporality the metric exporter asks the SDK for.
+    pub fn temporality(mut self, temporality: Temporality) -> Self {
+        self.config.temporality = temporality;
+        self
+    }
+    /// Delete files older than this.
+    pub fn retention_max_age(mut self, age: Duration) -> Self {
+        self.config.retention_max_age = Some(age);
+        self
+    }
+    /// Delete the oldest files while the store is larger than this.
+    pub fn retention_max_bytes(mut self, bytes: u64) -> Self {
+        self.config.retention_max_bytes = Some(bytes);
+        self
+    }
+
+    /// Overrides options with every `OTEL_PARQUET_*` variable that is set and not empty.
+    ///
+    /// # Errors
+    /// [`OtlpError::InvalidConfig`] naming the variable whose value does not parse.
+    pub fn with_env(self) -> Result<Self> {
+        self.with_vars(|name| std::env::var(name).ok())
+    }
+
+    pub(crate) fn with_vars(mut self, get: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let var = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        if let Some(v) = var(env::OUTPUT_DIR) {
+            self.config.output_dir = PathBuf::from(v);
+        }
+        if let Some(v) = var(env::FORMAT) {
+            self.config.format = StorageFormat::parse(env::FORMAT, &v)?;
+        }
+        if let Some(v) = var(env::COMPRESSION) {
+            self.config.compression = Compression::parse(env::COMPRESSION, &v)?;
+        }
+        if let Some(v) = var(env::FLUSH_INTERVAL_MS) {
+            self.config.flush_interval = Duration::from_millis(parse_num(env::FLUSH_INTERVAL_MS, &v)?);
+        }
+        if let Some(v) = var(env::FLUSH_ROWS) {
+            self.config.flush_rows = parse_num(env::FLUSH_ROWS, &v)?;
+        }
+        if let Some(v) = var(env::FLUSH_BYTES) {
+            self.config.flush_bytes = parse_num(env::FLUSH_BYTES, &v)?;
+        }
+        if let Some(v) = var(env::MAX_BUFFER_BYTES) {
+            self.config.max_buffer_bytes = parse_num(env::MAX_BUFFER_BYTES, &v)?;
+        }
+        if let Some(v) = var(env::EXPORT_TIMEOUT_MS) {
+            self.config.export_timeout = Duration::from_millis(parse_num(env::EXPORT_TIMEOUT_MS, &v)?);
+        }
+        if let Some(v) = var(env::TEMPORALITY) {
+            self.config.temporality = parse_temporality(env::TEMPORALITY, &v)?;
+        }
+        if let Some(v) = var(env::RETENTION_MAX_AGE_SECS) {
+            self.config.retention_max_age =
+                Some(Duration::from_secs(parse_num(env::RETENTION_MAX_AGE_SECS, &v)?));
+        }
+        if let Some(v) = var(env::RETENTION_MAX_BYTES) {
+            self.config.retention_max_bytes = Some(parse_num(env::RETENTION_MAX_BYTES, &v)?);
+        }
+        Ok(self)
+    }
+
+    /// Validates and returns the configuration.
+    ///
+    /// # Errors
+    /// [`OtlpError::InvalidConfig`] naming the first option that is out of range.
+    pub fn build(self) -> Result<Config> {
+        let c = self.config;
+        if c.output_dir.as_os_str().is_empty() {
+            return Err(OtlpError::config("output_dir", "must not be empty"));
+        }
+        if c.flush_interval.is_zero() {
+            return Err(OtlpError::config("flush_interval", "must be greater than zero"));
+        }
+        if c.flush_rows == 0 {
+            return Err(OtlpError::config("flush_rows", "must be greater than zero"));
+        }
+        if c.flush_bytes == 0 {
+            return Err(OtlpError::config("flush_bytes", "must be greater than zero"));
+        }
+        if c.max_buffer_bytes < c.flush_bytes {
+            return Err(OtlpError::config(
+                "max_buffer_bytes",
+                format!(
+                    "{} is smaller than flush_bytes ({}); the cap must leave room to reach the flush threshold",
+                    c.max_buffer_bytes, c.flush_bytes
+                ),
+            ));
+        }
+        if c.export_timeout.is_zero() {
+            return Err(OtlpError::config("export_timeout", "must be greater than zero"));
+        }
+        if c.format == StorageFormat::ArrowIpc && matches!(c.compression, Compression::Snappy | Compression::Gzip) {
+            return Err(OtlpError::config(
+                "compression",
+                format!("{:?} is not supported by the Arrow IPC format (use zstd, lz4 or none)", c.compression),
+            ));
+        }
+        if c.retention_max_age.is_some_and(|a| a.is_zero()) {
+            return Err(OtlpError::config("retention_max_age", "must be greater than zero"));
+        }
+        if c.retention_max_bytes == Some(0) {
+            return Err(OtlpError::config("retention_max_bytes", "must be greater than zero"));
+        }
+        Ok(c)
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(field: &str, value: &str) -> Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    value
+        .trim()
+        .parse::<T>()
+        .map_err(|e| OtlpError::config(field, format!("{value:?} is not a non-negative integer ({e})")))
+}
+
+fn parse_temporality(field: &str, value: &str) -> Result<Temporality> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "cumulative" => Ok(Temporality::Cumulative),
+        "delta" => Ok(Temporality::Delta),
+        "lowmemory" | "low_memory" => Ok(Temporality::LowMemory),
+        other => Err(OtlpError::config(
+            field,
+            format!("unknown temporality {other:?}, expected cumulative, delta or lowmemory"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from_vars(vars: &[(&str, &str)]) -> Result<Config> {
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::builder().with_vars(|k| map.get(k).cloned())?.build()
+    }
+
+    #[test]
+    fn defaults() {
+        let c = Config::default();
+        assert_eq!(c.output_dir(), Path::new("./otel-data"));
+        assert_eq!(c.format(), StorageFormat::Parquet);
+        assert_eq!(c.compression(), Compression::Zstd);
+        assert_eq!(c.temporality(), Temporality::Cumulative);
+        assert_eq!(Config::builder().build().unwrap(), c);
+    }
+
+    #[test]
+    fn every_variable_is_read() {
+        let c = from_vars(&[
+            (env::OUTPUT_DIR, "/tmp/x"),
+            (env::FORMAT, "arrow"),
+            (env::COMPRESSION, "lz4"),
+            (env::FLUSH_INTERVAL_MS, "250"),
+            (env::FLUSH_ROWS, "10"),
+            (env::FLUSH_BYTES, "1000"),
+            (env::MAX_BUFFER_BYTES, "5000"),
+            (env::EXPORT_TIMEOUT_MS, "300"),
+            (env::TEMPORALITY, "Delta"),
+            (env::RETENTION_MAX_AGE_SECS, "3600"),
+            (env::RETENTION_MAX_BYTES, "1000000"),
+        ])
+        .unwrap();
+        assert_eq!(c.output_dir(), Path::new("/tmp/x"));
+        assert_eq!(c.format(), StorageFormat::ArrowIpc);
+        assert_eq!(c.compression(), Compression::Lz4);
+        assert_eq!(c.flush_interval(), Duration::from_millis(250));
+        assert_eq!(c.flush_rows(), 10);
+        assert_eq!(c.flush_bytes(), 1000);
+        assert_eq!(c.max_buffer_bytes(), 5000);
+        assert_eq!(c.export_timeout(), Duration::from_millis(300));
+        assert_eq!(c.temporality(), Temporality::Delta);
+        assert_eq!(c.retention_max_age(), Some(Duration::from_secs(3600)));
+        assert_eq!(c.retention_max_bytes(), Some(1_000_000));
+    }
+
+    #[test]
+    fn empty_variables_are_ignored() {
+        assert_eq!(from_vars(&[(env::OUTPUT_DIR, ""), (env::FLUSH_ROWS, " ")]).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn invalid_values_name_the_variable() {
+        for (var, value) in [
+            (env::FLUSH_ROWS, "many"),
+            (env::FORMAT, "csv"),
+            (env::COMPRESSION, "brotli"),
+            (env::TEMPORALITY, "sideways"),
+            (env::FLUSH_INTERVAL_MS, "-5"),
+        ] {
+            let err = from_vars(&[(var, value)]).unwrap_err().to_string();
+            assert!(err.contains(var), "{err}");
+            assert!(err.contains(&value.to_ascii_lowercase()) || err.contains(value), "{err}");
+        }
+    }
+
+    #[test]
+    fn invalid_combinations_name_the_field() {
+        let cases = [
+            (Config::builder().output_dir(""), "output_dir"),
+            (Config::builder().flush_interval(Duration::ZERO), "flush_interval"),
+            (Config::builder().flush_rows(0), "flush_rows"),
+            (Config::builder().flush_bytes(0), "flush_bytes"),
+            (Config::builder().flush_bytes(100).max_buffer_bytes(99), "max_buffer_bytes"),
+            (Config::builder().export_timeout(Duration::ZERO), "export_timeout"),
+            (Config::builder().format(StorageFormat::ArrowIpc).compression(Compression::Snappy), "compression"),
+            (Config::builder().retention_max_bytes(0), "retention_max_bytes"),
+            (Config::builder().retention_max_age(Duration::ZERO), "retention_max_age"),
+        ];
+        for (builder, field) in cases {
+            match builder.build() {
+                Err(OtlpError::InvalidConfig { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("{field}: expected InvalidConfig, got {other:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! The crate's one error type.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything that can go wrong in `opentelemetry-parquet`.
+///
+/// Every variant carries the context needed to act on it (which option, which file, how long
+/// the wait was). Convert to the SDK's error with `OTelSdkError::from`: shutdown and timeouts map
+/// to their own SDK variants, everything else to `InternalFailure` with the full source chain in
+/// the message.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OtlpError {
+    /// A configuration value was rejected.
+    #[error("invalid configuration: {field}: {reason}")]
+    InvalidConfig {
+        /// The option (builder method or `OTEL_PARQUET_*` variable) that was wrong.
+        field: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+
+    /// The output directory could not be created or is not writable.
+    #[error("output directory {path} is not usable: {source}")]
+    OutputDir {
+        /// The directory.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Input bytes were not a valid OTLP protobuf message. Nothing from the message was stored.
+    #[error("malformed {message} protobuf: {source}")]
+    Decode {
+        /// The message type that was expected, e.g. `ExportTraceServiceRequest`.
+        message: &'static str,
+        /// The protobuf decode error.
+        #[source]
+        source: prost::DecodeError,
+    },
+
+    /// A file of the store could not be written, renamed, read or deleted.
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Arrow could not build or read a record batch.
+    #[error("Arrow error while {context}: {source}")]
+    Arrow {
+        /// What was being done.
+        context: String,
+        /// The Arrow error.
+        #[source]
+        source: arrow_schema::ArrowError,
+    },
+
+    /// The Parquet writer or reader failed.
+    #[error("Parquet error on {path}: {source}")]
+    Parquet {
+        /// The file.
+        path: PathBuf,
+        /// The Parquet error.
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+
+    /// A stored file does not have the shape this crate writes.
+    #[error("{path} is not a valid opentelemetry-parquet file: {reason}")]
+    InvalidStoreFile {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong.
+        reason: String,
+    },
+
+    /// The buffer stayed at its memory cap for longer than the export timeout.
+    #[error(
+        "buffer full: {buffered_bytes} bytes buffered against a cap of {cap_bytes} bytes and \
+         no room was made within {waited:?} (is the output directory writable? last write error: {last_error})"
+    )]
+    BufferFull {
+        /// Bytes buffered or being written when the wait gave up.
+        buffered_bytes: usize,
+        /// The configured cap (`max_buffer_bytes`).
+        cap_bytes: usize,
+        /// How long the export waited.
+        waited: Duration,
+        /// The last error of the background writer, or `none`.
+        last_error: String,
+    },
+
+    /// A flush or shutdown did not complete in time. The data stays buffered and is written
+    /// by the background writer later.
+    #[error("{operation} timed out after {timeout:?}")]
+    Timeout {
+        /// `flush` or `shutdown`.
+        operation: &'static str,
+        /// The time limit.
+        timeout: Duration,
+    },
+
+    /// The library (or the exporter) was shut down; the call did nothing.
+    #[error("{0} was already shut down")]
+    AlreadyShutdown(&'static str),
+
+    /// Writing buffered data failed; the data is kept and retried by the next flush.
+    #[error("flush failed, {rows} rows kept in the buffer for retry: {message}")]
+    FlushFailed {
+        /// Rows that remain buffered.
+        rows: usize,
+        /// The underlying error, with its source chain.
+        message: String,
+    },
+}
+
+impl OtlpError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io { path: path.into(), source }
+    }
+
+    pub(crate) fn arrow(context: impl Into<String>, source: arrow_schema::ArrowError) -> Self {
+        Self::Arrow { context: context.into(), source }
+    }
+
+    pub(crate) fn invalid_file(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        Self::InvalidStoreFile { path: path.into(), reason: reason.into() }
+    }
+
+    pub(crate) fn config(field: &str, reason: impl Into<String>) -> Self {
+        Self::InvalidConfig { field: field.to_owned(), reason: reason.into() }
+    }
+}
+
+/// The error's message followed by every `source()` in its chain, joined by `: `.
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+impl From<OtlpError> for opentelemetry_sdk::error::OTelSdkError {
+    fn from(err: OtlpError) -> Self {
+        use opentelemetry_sdk::error::OTelSdkError;
+        match err {
+            OtlpError::AlreadyShutdown(_) => OTelSdkError::AlreadyShutdown,
+            OtlpError::Timeout { timeout, .. } => OTelSdkError::Timeout(timeout),
+            other => OTelSdkError::InternalFailure(error_chain(&other)),
+        }
+    }
+}
+
+/// `Result` with [`OtlpError`].
+pub type Result<T, E = OtlpError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry_sdk::error::OTelSdkError;
+
+    #[test]
+    fn sdk_error_keeps_the_source_chain() {
+        let err = OtlpError::io("/x/y", std::io::Error::other("disk on fire"));
+        match OTelSdkError::from(err) {
+            OTelSdkError::InternalFailure(msg) => {
+                assert!(msg.contains("/x/y"), "{msg}");
+                assert!(msg.contains("disk on fire"), "{msg}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn shutdown_and_timeout_map_to_their_variants() {
+        assert!(matches!(
+            OTelSdkError::from(OtlpError::AlreadyShutdown("OtlpLibrary")),
+            OTelSdkError::AlreadyShutdown
+        ));
+        let t = Duration::from_millis(7);
+        assert!(matches!(
+            OTelSdkError::from(OtlpError::Timeout { operation: "flush", timeout: t }),
+            OTelSdkError::Timeout(d) if d == t
+        ));
+    }
+
+    #[test]
+    fn decode_error_names_the_message() {
+        let source = <opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest as prost::Message>::decode(&b"\xff\xff"[..]).unwrap_err();
+        let err = OtlpError::Decode { message: "ExportTraceServiceRequest", source };
+        let text = error_chain(&err);
+        assert!(text.starts_with("malformed ExportTraceServiceRequest protobuf"), "{text}");
+    }
+}

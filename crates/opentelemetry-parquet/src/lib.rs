@@ -1,0 +1,6 @@
+//! x
+mod attributes;
+mod config;
+mod error;
+pub use config::*;
+pub use error::*;

@@ -1,6 +1,56 @@
-//! x
+//! # opentelemetry-parquet
+//!
+//! OpenTelemetry SDK exporters that store spans and metrics on local disk as lossless,
+//! queryable Parquet files: no collector, no backend. DuckDB, Polars, pyarrow, Spark and
+//! ClickHouse read the files as they are.
+//!
+//! ```
+//! use opentelemetry::trace::{Tracer, TracerProvider};
+//! use opentelemetry::metrics::MeterProvider;
+//! use opentelemetry_parquet::{Config, OtlpLibrary};
+//! use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
+//! use opentelemetry_sdk::trace::SdkTracerProvider;
+//!
+//! # let dir = tempfile::tempdir()?;
+//! let library = OtlpLibrary::new(Config::builder().output_dir(dir.path()).build()?)?;
+//! let tracer_provider = SdkTracerProvider::builder().with_batch_exporter(library.span_exporter()).build();
+//! let meter_provider = SdkMeterProvider::builder()
+//!     .with_reader(PeriodicReader::builder(library.metric_exporter()).build())
+//!     .build();
+//!
+//! tracer_provider.tracer("app").in_span("work", |_cx| {});
+//! meter_provider.meter("app").u64_counter("jobs").build().add(1, &[]);
+//!
+//! tracer_provider.shutdown()?;
+//! meter_provider.shutdown()?;
+//! // <dir>/traces/date=YYYY-MM-DD/hour=HH/part-<uuid>.parquet and <dir>/metrics_sum/... exist now.
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! See [`Config`] for the options and their `OTEL_PARQUET_*` variables, [`Table`] for the
+//! tables, and [`StoreReader`] to read a store back into OTLP requests.
+
 mod attributes;
+mod buffer;
 mod config;
 mod error;
-pub use config::*;
-pub use error::*;
+mod library;
+pub mod metrics;
+mod reader;
+mod retention;
+mod table;
+mod time;
+pub mod trace;
+mod writer;
+
+pub use config::{env, Compression, Config, ConfigBuilder, StorageFormat};
+pub use error::{OtlpError, Result};
+pub use library::OtlpLibrary;
+pub use metrics::OtlpMetricExporter;
+pub use reader::{read_file, StoreReader};
+pub use table::Table;
+pub use trace::OtlpSpanExporter;
+
+/// The OTLP protobuf types this crate ingests and reads back (`opentelemetry-proto`'s `tonic`
+/// module, version 0.31).
+pub use opentelemetry_proto::tonic as proto;

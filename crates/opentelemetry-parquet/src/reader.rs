@@ -1,0 +1,236 @@
+//! Reading a store back: files, Arrow record batches, or OTLP requests.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use arrow_array::RecordBatch;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::metrics::v1::{metric::Data, Metric, ResourceMetrics, ScopeMetrics};
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use prost::Message as _;
+
+use crate::error::{OtlpError, Result};
+use crate::table::{metrics, traces, ResourceKey, Table};
+use crate::writer::is_data_file;
+
+/// Reads a store directory written by [`OtlpLibrary`](crate::OtlpLibrary), in either format.
+///
+/// # Example
+/// ```
+/// use opentelemetry_parquet::{Config, OtlpLibrary, StoreReader};
+/// use opentelemetry_parquet::proto::collector::trace::v1::ExportTraceServiceRequest;
+///
+/// # let dir = tempfile::tempdir()?;
+/// let library = OtlpLibrary::new(Config::builder().output_dir(dir.path()).build()?)?;
+/// library.export_otlp_traces(&ExportTraceServiceRequest::default())?;
+/// library.shutdown()?;
+/// let request = StoreReader::new(dir.path()).read_traces()?;
+/// assert!(request.resource_spans.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct StoreReader {
+    dir: PathBuf,
+}
+
+impl StoreReader {
+    /// A reader of the store under `dir` (the library's `output_dir`).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        StoreReader { dir: dir.into() }
+    }
+
+    /// Complete data files of a table, sorted by path (so by partition, then write time).
+    /// Temporary files of writes in progress and files not written by this crate are skipped.
+    ///
+    /// # Errors
+    /// [`OtlpError::Io`] when a directory cannot be listed.
+    pub fn files(&self, table: Table) -> Result<Vec<PathBuf>> {
+        let mut out = Vec::new();
+        collect_files(&self.dir.join(table.name()), &mut out)?;
+        out.sort();
+        Ok(out)
+    }
+
+    /// Every record batch of a table.
+    ///
+    /// # Errors
+    /// [`OtlpError::Parquet`], [`OtlpError::Arrow`] or [`OtlpError::Io`] naming the file that
+    /// could not be read.
+    pub fn read_batches(&self, table: Table) -> Result<Vec<RecordBatch>> {
+        let mut out = Vec::new();
+        for path in self.files(table)? {
+            out.extend(read_file(&path)?);
+        }
+        Ok(out)
+    }
+
+    /// The `traces` table as one OTLP request, spans grouped by resource and scope.
+    ///
+    /// # Errors
+    /// As [`read_batches`](Self::read_batches), and [`OtlpError::InvalidStoreFile`] when a file
+    /// does not have this crate's schema.
+    pub fn read_traces(&self) -> Result<ExportTraceServiceRequest> {
+        let mut groups = Grouper::default();
+        let mut resource_spans: Vec<ResourceSpans> = Vec::new();
+        for path in self.files(Table::Traces)? {
+            for batch in read_file(&path)? {
+                for (key, span) in traces::read(&batch).map_err(|e| OtlpError::invalid_file(&path, e))? {
+                    let (r, s) = groups.indices(&key, &mut resource_spans, |k| ResourceSpans {
+                        resource: Some(k.resource.clone()),
+                        scope_spans: Vec::new(),
+                        schema_url: k.resource_schema_url.clone(),
+                    });
+                    let scopes = &mut resource_spans[r].scope_spans;
+                    if s == scopes.len() {
+                        scopes.push(ScopeSpans {
+                            scope: Some(key.scope.clone()),
+                            spans: Vec::new(),
+                            schema_url: key.scope_schema_url.clone(),
+                        });
+                    }
+                    scopes[s].spans.push(span);
+                }
+            }
+        }
+        Ok(ExportTraceServiceRequest { resource_spans })
+    }
+
+    /// The five metric tables as one OTLP request: data points grouped by resource, scope and
+    /// metric (name, description, unit, metadata, type, temporality, monotonicity).
+    ///
+    /// # Errors
+    /// As [`read_traces`](Self::read_traces).
+    pub fn read_metrics(&self) -> Result<ExportMetricsServiceRequest> {
+        let mut groups = Grouper::default();
+        let mut resource_metrics: Vec<ResourceMetrics> = Vec::new();
+        let mut metric_index: HashMap<(usize, usize, Vec<u8>), usize> = HashMap::new();
+        for table in Table::ALL {
+            let Some(kind) = table.metric_kind() else { continue };
+            for path in self.files(table)? {
+                for batch in read_file(&path)? {
+                    let rows = metrics::read(kind, &batch).map_err(|e| OtlpError::invalid_file(&path, e))?;
+                    for (key, metric) in rows {
+                        let (r, s) = groups.indices(&key, &mut resource_metrics, |k| ResourceMetrics {
+                            resource: Some(k.resource.clone()),
+                            scope_metrics: Vec::new(),
+                            schema_url: k.resource_schema_url.clone(),
+                        });
+                        let scopes = &mut resource_metrics[r].scope_metrics;
+                        if s == scopes.len() {
+                            scopes.push(ScopeMetrics {
+                                scope: Some(key.scope.clone()),
+                                metrics: Vec::new(),
+                                schema_url: key.scope_schema_url.clone(),
+                            });
+                        }
+                        let metrics = &mut scopes[s].metrics;
+                        let id = metric_identity(&metric);
+                        match metric_index.get(&(r, s, id.clone())) {
+                            Some(&m) => merge_points(&mut metrics[m], metric),
+                            None => {
+                                metric_index.insert((r, s, id), metrics.len());
+                                metrics.push(metric);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(ExportMetricsServiceRequest { resource_metrics })
+    }
+}
+
+/// Assigns rows to (resource, scope) groups in order of first appearance.
+#[derive(Default)]
+struct Grouper {
+    resources: HashMap<Vec<u8>, usize>,
+    scopes: HashMap<(usize, Vec<u8>), usize>,
+}
+
+impl Grouper {
+    fn indices<T>(&mut self, key: &ResourceKey, out: &mut Vec<T>, new: impl FnOnce(&ResourceKey) -> T) -> (usize, usize) {
+        let next = self.resources.len();
+        let r = *self.resources.entry(key.resource_bytes()).or_insert(next);
+        if r == out.len() {
+            out.push(new(key));
+        }
+        let next_scope = self.scopes.keys().filter(|(res, _)| *res == r).count();
+        let s = *self.scopes.entry((r, key.scope_bytes())).or_insert(next_scope);
+        (r, s)
+    }
+}
+
+/// A metric's identity: everything but its data points.
+fn metric_identity(metric: &Metric) -> Vec<u8> {
+    let mut m = metric.clone();
+    match &mut m.data {
+        Some(Data::Gauge(g)) => g.data_points.clear(),
+        Some(Data::Sum(s)) => s.data_points.clear(),
+        Some(Data::Histogram(h)) => h.data_points.clear(),
+        Some(Data::ExponentialHistogram(h)) => h.data_points.clear(),
+        Some(Data::Summary(s)) => s.data_points.clear(),
+        None => {}
+    }
+    let mut bytes = m.encode_to_vec();
+    // Distinguish the data kind even when a message encodes empty.
+    bytes.push(match m.data {
+        Some(Data::Gauge(_)) => 1,
+        Some(Data::Sum(_)) => 2,
+        Some(Data::Histogram(_)) => 3,
+        Some(Data::ExponentialHistogram(_)) => 4,
+        Some(Data::Summary(_)) => 5,
+        None => 0,
+    });
+    bytes
+}
+
+fn merge_points(into: &mut Metric, from: Metric) {
+    match (&mut into.data, from.data) {
+        (Some(Data::Gauge(a)), Some(Data::Gauge(b))) => a.data_points.extend(b.data_points),
+        (Some(Data::Sum(a)), Some(Data::Sum(b))) => a.data_points.extend(b.data_points),
+        (Some(Data::Histogram(a)), Some(Data::Histogram(b))) => a.data_points.extend(b.data_points),
+        (Some(Data::ExponentialHistogram(a)), Some(Data::ExponentialHistogram(b))) => {
+            a.data_points.extend(b.data_points)
+        }
+        (Some(Data::Summary(a)), Some(Data::Summary(b))) => a.data_points.extend(b.data_points),
+        _ => unreachable!("metrics with the same identity have the same data kind"),
+    }
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(OtlpError::io(dir, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| OtlpError::io(dir, e))?;
+        let path = entry.path();
+        let file_type = entry.file_type().map_err(|e| OtlpError::io(&path, e))?;
+        if file_type.is_dir() {
+            collect_files(&path, out)?;
+        } else if is_data_file(&entry.file_name().to_string_lossy()) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Reads one Parquet or Arrow IPC file (by extension).
+pub fn read_file(path: &Path) -> Result<Vec<RecordBatch>> {
+    let file = File::open(path).map_err(|e| OtlpError::io(path, e))?;
+    if path.extension().is_some_and(|e| e == "arrow") {
+        let arrow_err = |e| OtlpError::arrow(format!("reading {}", path.display()), e);
+        let reader = arrow_ipc::reader::FileReader::try_new(file, None).map_err(arrow_err)?;
+        reader.collect::<std::result::Result<_, _>>().map_err(arrow_err)
+    } else {
+        let parquet_err = |source| OtlpError::Parquet { path: path.to_path_buf(), source };
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet_err)?.build().map_err(parquet_err)?;
+        reader
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| OtlpError::arrow(format!("reading {}", path.display()), e))
+    }
+}

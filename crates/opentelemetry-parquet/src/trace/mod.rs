@@ -1,0 +1,5 @@
+//! Traces: the OpenTelemetry SDK [`SpanExporter`](opentelemetry_sdk::trace::SpanExporter).
+
+mod exporter;
+
+pub use exporter::OtlpSpanExporter;

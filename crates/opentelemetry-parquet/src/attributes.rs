@@ -120,9 +120,7 @@ pub(crate) fn sdk_value_to_any(value: &opentelemetry::Value) -> AnyValue {
                 Array::String(v) => v.iter().map(|s| Value::StringValue(s.to_string())).collect(),
                 _ => Vec::new(),
             };
-            Value::ArrayValue(ArrayValue {
-                values: values.into_iter().map(|v| AnyValue { value: Some(v) }).collect(),
-            })
+            Value::ArrayValue(ArrayValue { values: values.into_iter().map(|v| AnyValue { value: Some(v) }).collect() })
         }
         // `opentelemetry::Value` is non-exhaustive; render anything new as its string form
         // rather than dropping it.
@@ -239,9 +237,8 @@ fn write_go_string(s: &str, out: &mut String) {
 /// bytes as base64, non-finite doubles as `"NaN"`, `"Infinity"`, `"-Infinity"`).
 fn write_otlp_json(value: Option<&any_value::Value>, out: &mut String) {
     use any_value::Value;
-    let json_str = |s: &str, out: &mut String| {
-        out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned()))
-    };
+    let json_str =
+        |s: &str, out: &mut String| out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned()));
     match value {
         None => out.push_str("{}"),
         Some(Value::StringValue(s)) => {
@@ -320,9 +317,7 @@ fn parse_otlp_json(json: &serde_json::Value) -> Result<Option<any_value::Value>,
             J::Number(n) => n.as_f64().ok_or_else(bad)?,
             _ => return Err(bad()),
         }),
-        "bytesValue" => Value::BytesValue(
-            v.as_str().and_then(|s| BASE64.decode(s).ok()).ok_or_else(bad)?,
-        ),
+        "bytesValue" => Value::BytesValue(v.as_str().and_then(|s| BASE64.decode(s).ok()).ok_or_else(bad)?),
         "arrayValue" => {
             let values = v.get("values").and_then(J::as_array).ok_or_else(bad)?;
             Value::ArrayValue(ArrayValue {
@@ -356,20 +351,18 @@ pub(crate) fn parse(rendered: &str, ty: &str) -> Result<Option<AnyValue>, String
         TYPE_UNSET => return Ok(None),
         TYPE_EMPTY => None,
         TYPE_STRING => Some(Value::StringValue(rendered.to_owned())),
-        TYPE_INT => Some(Value::IntValue(
-            rendered.parse().map_err(|e| format!("int attribute {rendered:?}: {e}"))?,
-        )),
-        TYPE_DOUBLE => Some(Value::DoubleValue(
-            parse_double(rendered).ok_or_else(|| format!("double attribute {rendered:?}"))?,
-        )),
+        TYPE_INT => Some(Value::IntValue(rendered.parse().map_err(|e| format!("int attribute {rendered:?}: {e}"))?)),
+        TYPE_DOUBLE => {
+            Some(Value::DoubleValue(parse_double(rendered).ok_or_else(|| format!("double attribute {rendered:?}"))?))
+        }
         TYPE_BOOL => Some(Value::BoolValue(match rendered {
             "true" => true,
             "false" => false,
             _ => return Err(format!("bool attribute {rendered:?}")),
         })),
-        TYPE_BYTES => Some(Value::BytesValue(
-            BASE64.decode(rendered).map_err(|e| format!("bytes attribute {rendered:?}: {e}"))?,
-        )),
+        TYPE_BYTES => {
+            Some(Value::BytesValue(BASE64.decode(rendered).map_err(|e| format!("bytes attribute {rendered:?}: {e}"))?))
+        }
         json if json.starts_with('{') => {
             let parsed: serde_json::Value =
                 serde_json::from_str(json).map_err(|e| format!("attribute type JSON {json:?}: {e}"))?;

@@ -101,7 +101,12 @@ impl Buffer {
     }
 
     /// Appends SDK spans with the resource they came from; returns the rows added.
-    pub(crate) fn append_sdk_spans(&mut self, resource: &ResourceInfo, spans: &[SpanData], scopes: &[ScopeInfo]) -> usize {
+    pub(crate) fn append_sdk_spans(
+        &mut self,
+        resource: &ResourceInfo,
+        spans: &[SpanData],
+        scopes: &[ScopeInfo],
+    ) -> usize {
         let mut bytes = 0;
         for (span, scope) in spans.iter().zip(scopes_for(spans, scopes)) {
             bytes += self.traces(to_nanos(span.start_time)).append_sdk(resource, scope, span);
@@ -124,10 +129,9 @@ impl Buffer {
                         Data::Histogram(h) => {
                             (MetricKind::Histogram, h.data_points.iter().map(|p| p.time_unix_nano).collect())
                         }
-                        Data::ExponentialHistogram(h) => (
-                            MetricKind::ExponentialHistogram,
-                            h.data_points.iter().map(|p| p.time_unix_nano).collect(),
-                        ),
+                        Data::ExponentialHistogram(h) => {
+                            (MetricKind::ExponentialHistogram, h.data_points.iter().map(|p| p.time_unix_nano).collect())
+                        }
                         Data::Summary(s) => {
                             (MetricKind::Summary, s.data_points.iter().map(|p| p.time_unix_nano).collect())
                         }
@@ -164,7 +168,11 @@ impl Buffer {
         rows
     }
 
-    fn append_sdk_data<T: SdkNumber + 'static>(&mut self, ctx: &RowContext<'_>, data: &MetricData<T>) -> (usize, usize) {
+    fn append_sdk_data<T: SdkNumber + 'static>(
+        &mut self,
+        ctx: &RowContext<'_>,
+        data: &MetricData<T>,
+    ) -> (usize, usize) {
         let mut rows = 0;
         let mut bytes = 0;
         match data {
@@ -234,9 +242,9 @@ pub(crate) fn sdk_span_scopes(spans: &[SpanData]) -> Vec<ScopeInfo> {
 }
 
 /// An OTLP traces request with its resources and scopes rendered (outside the buffer lock).
-pub(crate) struct PreparedTraces<'a>(
-    Vec<(ResourceInfo, Vec<(ScopeInfo, &'a [opentelemetry_proto::tonic::trace::v1::Span])>)>,
-);
+pub(crate) struct PreparedTraces<'a>(Vec<(ResourceInfo, PreparedScopeSpans<'a>)>);
+
+type PreparedScopeSpans<'a> = Vec<(ScopeInfo, &'a [opentelemetry_proto::tonic::trace::v1::Span])>;
 
 impl<'a> PreparedTraces<'a> {
     pub(crate) fn new(req: &'a ExportTraceServiceRequest) -> Self {

@@ -321,8 +321,7 @@ impl ConfigBuilder {
             self.config.temporality = parse_temporality(env::TEMPORALITY, &v)?;
         }
         if let Some(v) = var(env::RETENTION_MAX_AGE_SECS) {
-            self.config.retention_max_age =
-                Some(Duration::from_secs(parse_num(env::RETENTION_MAX_AGE_SECS, &v)?));
+            self.config.retention_max_age = Some(Duration::from_secs(parse_num(env::RETENTION_MAX_AGE_SECS, &v)?));
         }
         if let Some(v) = var(env::RETENTION_MAX_BYTES) {
             self.config.retention_max_bytes = Some(parse_num(env::RETENTION_MAX_BYTES, &v)?);
@@ -404,8 +403,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn from_vars(vars: &[(&str, &str)]) -> Result<Config> {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::builder().with_vars(|k| map.get(k).cloned())?.build()
     }
 

@@ -186,10 +186,7 @@ mod tests {
 
     #[test]
     fn shutdown_and_timeout_map_to_their_variants() {
-        assert!(matches!(
-            OTelSdkError::from(OtlpError::AlreadyShutdown("OtlpLibrary")),
-            OTelSdkError::AlreadyShutdown
-        ));
+        assert!(matches!(OTelSdkError::from(OtlpError::AlreadyShutdown("OtlpLibrary")), OTelSdkError::AlreadyShutdown));
         let t = Duration::from_millis(7);
         assert!(matches!(
             OTelSdkError::from(OtlpError::Timeout { operation: "flush", timeout: t }),
@@ -199,7 +196,11 @@ mod tests {
 
     #[test]
     fn decode_error_names_the_message() {
-        let source = <opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest as prost::Message>::decode(&b"\xff\xff"[..]).unwrap_err();
+        let source =
+            <opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest as prost::Message>::decode(
+                &b"\xff\xff"[..],
+            )
+            .unwrap_err();
         let err = OtlpError::Decode { message: "ExportTraceServiceRequest", source };
         let text = error_chain(&err);
         assert!(text.starts_with("malformed ExportTraceServiceRequest protobuf"), "{text}");

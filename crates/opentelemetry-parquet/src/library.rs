@@ -133,7 +133,11 @@ impl OtlpLibrary {
     ///
     /// # Errors
     /// As [`export_traces`](Self::export_traces).
-    pub fn export_traces_with_resource(&self, spans: Vec<SpanData>, resource: &opentelemetry_sdk::Resource) -> Result<usize> {
+    pub fn export_traces_with_resource(
+        &self,
+        spans: Vec<SpanData>,
+        resource: &opentelemetry_sdk::Resource,
+    ) -> Result<usize> {
         self.export_span_data(&spans, &ResourceInfo::from_sdk(resource))
     }
 

@@ -151,7 +151,12 @@ struct Grouper {
 }
 
 impl Grouper {
-    fn indices<T>(&mut self, key: &ResourceKey, out: &mut Vec<T>, new: impl FnOnce(&ResourceKey) -> T) -> (usize, usize) {
+    fn indices<T>(
+        &mut self,
+        key: &ResourceKey,
+        out: &mut Vec<T>,
+        new: impl FnOnce(&ResourceKey) -> T,
+    ) -> (usize, usize) {
         let next = self.resources.len();
         let r = *self.resources.entry(key.resource_bytes()).or_insert(next);
         if r == out.len() {
@@ -228,7 +233,8 @@ pub fn read_file(path: &Path) -> Result<Vec<RecordBatch>> {
         reader.collect::<std::result::Result<_, _>>().map_err(arrow_err)
     } else {
         let parquet_err = |source| OtlpError::Parquet { path: path.to_path_buf(), source };
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet_err)?.build().map_err(parquet_err)?;
+        let reader =
+            ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet_err)?.build().map_err(parquet_err)?;
         reader
             .collect::<std::result::Result<_, _>>()
             .map_err(|e| OtlpError::arrow(format!("reading {}", path.display()), e))

@@ -66,7 +66,7 @@ fn list(dir: &Path) -> Vec<DataFile> {
 pub(crate) fn enforce(dir: &Path, max_age: Option<Duration>, max_bytes: Option<u64>, now: SystemTime) -> Vec<PathBuf> {
     let mut files = list(dir);
     // Oldest partition first; within a partition, oldest file first.
-    files.sort_by(|a, b| (a.partition_end, a.modified).cmp(&(b.partition_end, b.modified)));
+    files.sort_by_key(|f| (f.partition_end, f.modified));
     let now_secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
     let mut total: u64 = files.iter().map(|f| f.size).sum();
     let mut deleted = Vec::new();

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    Float64Builder, Int64Builder, ListBuilder, MapBuilder, MapFieldNames, StringBuilder,
-    TimestampNanosecondBuilder, UInt32Builder,
+    Float64Builder, Int64Builder, ListBuilder, MapBuilder, MapFieldNames, StringBuilder, TimestampNanosecondBuilder,
+    UInt32Builder,
 };
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type, TimestampNanosecondType, UInt32Type};
@@ -485,7 +485,7 @@ impl ExemplarsBuilder {
     }
 
     /// Appends one exemplar to the current row; returns the bytes added.
-    pub(crate) fn append<'a>(
+    pub(crate) fn append(
         &mut self,
         attributes: impl FnOnce(&mut AttrMapBuilder) -> usize,
         time: u64,

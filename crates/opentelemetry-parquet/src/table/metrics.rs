@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, ListBuilder, StringBuilder,
-    TimestampNanosecondBuilder, UInt32Builder, UInt64Builder,
+    BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, ListBuilder, StringBuilder, TimestampNanosecondBuilder,
+    UInt32Builder, UInt64Builder,
 };
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int32Type, UInt64Type};
@@ -49,7 +49,9 @@ impl MetricInfo {
             name: m.name.clone(),
             description: m.description.clone(),
             unit: m.unit.clone(),
-            metadata: RenderedAttrs::new(m.metadata.iter().map(|kv| (kv.key.as_str(), AttrValue::Otlp(kv.value.as_ref())))),
+            metadata: RenderedAttrs::new(
+                m.metadata.iter().map(|kv| (kv.key.as_str(), AttrValue::Otlp(kv.value.as_ref()))),
+            ),
         }
     }
 
@@ -323,7 +325,13 @@ impl MetricsBuilder {
                     Some(otlp::exemplar::Value::AsInt(i)) => Number::Int(i),
                     None => Number::Unset,
                 };
-                bytes += b.append(|a| a.append_otlp(&e.filtered_attributes), e.time_unix_nano, value, &e.span_id, &e.trace_id);
+                bytes += b.append(
+                    |a| a.append_otlp(&e.filtered_attributes),
+                    e.time_unix_nano,
+                    value,
+                    &e.span_id,
+                    &e.trace_id,
+                );
             }
             b.finish_row();
             bytes
@@ -401,7 +409,10 @@ impl MetricsBuilder {
         bytes
     }
 
-    fn append_sdk_exemplars<'a, T: SdkNumber + 'static>(&mut self, list: impl Iterator<Item = &'a sdk::Exemplar<T>>) -> usize {
+    fn append_sdk_exemplars<'a, T: SdkNumber + 'static>(
+        &mut self,
+        list: impl Iterator<Item = &'a sdk::Exemplar<T>>,
+    ) -> usize {
         let mut bytes = 0;
         for e in list {
             bytes += self.exemplars.append(
@@ -534,8 +545,7 @@ impl MetricsBuilder {
                 ]);
             }
             MetricKind::Summary => {
-                let q: Vec<ArrayRef> =
-                    vec![Arc::new(self.quantile.finish()), Arc::new(self.quantile_value.finish())];
+                let q: Vec<ArrayRef> = vec![Arc::new(self.quantile.finish()), Arc::new(self.quantile_value.finish())];
                 columns.extend([
                     count,
                     sum,

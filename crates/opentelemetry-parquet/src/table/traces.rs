@@ -229,15 +229,16 @@ impl TracesBuilder {
         bytes += self.attributes.append_otlp(&s.attributes);
         self.attributes.finish_row();
         for e in &s.events {
-            bytes += self.events.append(e.time_unix_nano, &e.name, e.dropped_attributes_count, |a| {
-                a.append_otlp(&e.attributes)
-            });
+            bytes += self
+                .events
+                .append(e.time_unix_nano, &e.name, e.dropped_attributes_count, |a| a.append_otlp(&e.attributes));
         }
         self.events.finish_row();
         for l in &s.links {
-            bytes += self.links.append(&l.trace_id, &l.span_id, &l.trace_state, l.dropped_attributes_count, l.flags, |a| {
-                a.append_otlp(&l.attributes)
-            });
+            bytes +=
+                self.links.append(&l.trace_id, &l.span_id, &l.trace_state, l.dropped_attributes_count, l.flags, |a| {
+                    a.append_otlp(&l.attributes)
+                });
         }
         self.links.finish_row();
         bytes
@@ -276,9 +277,9 @@ impl TracesBuilder {
         bytes += self.attributes.append_sdk(&s.attributes);
         self.attributes.finish_row();
         for e in s.events.iter() {
-            bytes += self.events.append(to_nanos(e.timestamp), &e.name, e.dropped_attributes_count, |a| {
-                a.append_sdk(&e.attributes)
-            });
+            bytes += self
+                .events
+                .append(to_nanos(e.timestamp), &e.name, e.dropped_attributes_count, |a| a.append_sdk(&e.attributes));
         }
         self.events.finish_row();
         for l in s.links.iter() {
@@ -348,7 +349,13 @@ impl Default for EventsBuilder {
 }
 
 impl EventsBuilder {
-    fn append(&mut self, time: u64, name: &str, dropped: u32, attrs: impl FnOnce(&mut AttrMapBuilder) -> usize) -> usize {
+    fn append(
+        &mut self,
+        time: u64,
+        name: &str,
+        dropped: u32,
+        attrs: impl FnOnce(&mut AttrMapBuilder) -> usize,
+    ) -> usize {
         self.current += 1;
         self.time.append_value(nanos_to_i64(time));
         self.name.append_value(name);

@@ -1,1 +1,59 @@
-fn main() {}
+//! `cargo xtask`: the project's tasks. The justfile's recipes are one-line calls into this.
+
+mod demo;
+mod test_all;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "xtask", about = "opentelemetry-parquet project tasks")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Run every check and test: rustfmt, clippy, Rust tests and doctests, the examples.
+    TestAll(test_all::Args),
+    /// Build and run the instrumented demo application, then show what landed.
+    Demo(demo::Args),
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().task {
+        Task::TestAll(args) => args.run(),
+        Task::Demo(args) => args.run(),
+    }
+}
+
+/// The workspace root (xtask lives one level below it).
+pub(crate) fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask is inside the workspace").to_path_buf()
+}
+
+/// A `cargo` command run from the workspace root.
+pub(crate) fn cargo<const N: usize>(args: [&str; N]) -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.args(args).current_dir(root());
+    cmd
+}
+
+/// Runs a command, echoing it first; fails with the command line when it fails.
+pub(crate) fn run(cmd: &mut Command) -> Result<()> {
+    let line = format!(
+        "{} {}",
+        cmd.get_program().to_string_lossy(),
+        cmd.get_args().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ")
+    );
+    eprintln!("\n$ {line}");
+    let status = cmd.status().with_context(|| format!("could not start `{line}`"))?;
+    if !status.success() {
+        bail!("`{line}` failed ({status})");
+    }
+    Ok(())
+}

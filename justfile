@@ -1,0 +1,13 @@
+# opentelemetry-parquet: thin recipes; the logic lives in xtask/.
+
+# List the recipes.
+default:
+    @just --list
+
+# Run the instrumented demo application and show what landed in ./otel-data.
+demo:
+    cargo xtask demo
+
+# Every check and test: rustfmt, clippy, Rust tests, doctests, examples.
+test-all:
+    cargo xtask test-all

@@ -1,0 +1,31 @@
+//! `cargo xtask demo`.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::{cargo, run};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Where the demo writes (default: $OTEL_PARQUET_OUTPUT_DIR, else ./otel-data).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+}
+
+impl Args {
+    pub(crate) fn run(self) -> Result<()> {
+        let dir = self
+            .dir
+            .or_else(|| std::env::var_os("OTEL_PARQUET_OUTPUT_DIR").map(PathBuf::from))
+            .unwrap_or_else(|| crate::root().join("otel-data"));
+        run(cargo(["run", "--quiet", "-p", "opentelemetry-parquet", "--example", "demo"])
+            .env("OTEL_PARQUET_OUTPUT_DIR", &dir))?;
+        run(cargo(["run", "--quiet", "-p", "opentelemetry-parquet-cli", "--", "inspect"]).arg(&dir))?;
+        eprintln!(
+            "\nQuery it yourself, e.g. with DuckDB:\n  SELECT SpanName, count(*), avg(Duration) FROM read_parquet('{}/traces/**/*.parquet', hive_partitioning=true) GROUP BY 1;",
+            dir.display()
+        );
+        Ok(())
+    }
+}

@@ -51,6 +51,11 @@ pub use reader::{read_file, StoreReader};
 pub use table::Table;
 pub use trace::OtlpSpanExporter;
 
+/// The README's Rust snippets, compiled as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
+
 /// The OTLP protobuf types this crate ingests and reads back (`opentelemetry-proto`'s `tonic`
 /// module, version 0.31).
 pub use opentelemetry_proto::tonic as proto;

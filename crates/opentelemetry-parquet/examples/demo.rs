@@ -97,6 +97,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 tracer.span_builder("SELECT carts").with_kind(SpanKind::Client).start_with_context(&tracer, &cx);
             db.set_attribute(KeyValue::new("db.system.name", "postgresql"));
             db.set_attribute(KeyValue::new("db.query.text", "SELECT * FROM carts WHERE id = $1"));
+            std::thread::sleep(Duration::from_micros(500 + rng.next(3000)));
             db.end();
         }
         if route == "/checkout" {
@@ -123,7 +124,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         cart_size.record(1 + rng.next(9), &[KeyValue::new("http.route", route)]);
         let attrs = [attrs[0].clone(), attrs[1].clone(), KeyValue::new("http.response.status_code", status)];
         requests.add(1, &attrs);
-        duration.record(0.002 + rng.next(600) as f64 / 1000.0, &attrs);
+        let started = std::time::SystemTime::now();
+        std::thread::sleep(Duration::from_micros(200 + rng.next(2000)));
+        duration.record(started.elapsed().map_or(0.0, |d| d.as_secs_f64()) + 0.004, &attrs);
         span.end();
         in_flight.add(-1, &attrs[..2]);
     }

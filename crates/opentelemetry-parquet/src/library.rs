@@ -384,13 +384,15 @@ impl Shared {
             drop(state);
 
             let mut failed = Vec::new();
+            let written = chunks.len();
             for chunk in chunks {
                 if let Err(e) = self.writer.write(&chunk) {
                     last_error = Some(error_chain(&e));
                     failed.push(chunk);
                 }
             }
-            if self.config.retention_max_age().is_some() || self.config.retention_max_bytes().is_some() {
+            let wrote = failed.len() < written;
+            if wrote && (self.config.retention_max_age().is_some() || self.config.retention_max_bytes().is_some()) {
                 crate::retention::enforce(
                     self.config.output_dir(),
                     self.config.retention_max_age(),

@@ -147,7 +147,10 @@ impl StoreReader {
 #[derive(Default)]
 struct Grouper {
     resources: HashMap<Vec<u8>, usize>,
-    scopes: HashMap<(usize, Vec<u8>), usize>,
+    /// Per resource index: scope key -> scope index.
+    scopes: Vec<HashMap<Vec<u8>, usize>>,
+    /// The previous row's key and indices: consecutive rows usually share them.
+    last: Option<(ResourceKey, (usize, usize))>,
 }
 
 impl Grouper {
@@ -157,13 +160,21 @@ impl Grouper {
         out: &mut Vec<T>,
         new: impl FnOnce(&ResourceKey) -> T,
     ) -> (usize, usize) {
+        if let Some((last, indices)) = &self.last {
+            if last == key {
+                return *indices;
+            }
+        }
         let next = self.resources.len();
         let r = *self.resources.entry(key.resource_bytes()).or_insert(next);
         if r == out.len() {
             out.push(new(key));
+            self.scopes.push(HashMap::new());
         }
-        let next_scope = self.scopes.keys().filter(|(res, _)| *res == r).count();
-        let s = *self.scopes.entry((r, key.scope_bytes())).or_insert(next_scope);
+        let scopes = &mut self.scopes[r];
+        let next_scope = scopes.len();
+        let s = *scopes.entry(key.scope_bytes()).or_insert(next_scope);
+        self.last = Some((key.clone(), (r, s)));
         (r, s)
     }
 }

@@ -22,13 +22,15 @@ pub(crate) struct Chunk {
     pub(crate) table: Table,
     pub(crate) partition: Partition,
     pub(crate) batch: RecordBatch,
+    /// The buffer's estimate of the rows' size, used for the memory cap while the chunk waits.
+    pub(crate) bytes: usize,
 }
 
 /// Buffered rows. Appends never fail half-way: rendering is infallible, so a request is either
 /// appended whole or (when it does not decode) not at all.
 #[derive(Debug, Default)]
 pub(crate) struct Buffer {
-    builders: BTreeMap<(Table, Partition), TableBuilder>,
+    builders: BTreeMap<(Table, Partition), (TableBuilder, usize)>,
     rows: usize,
     bytes: usize,
 }
@@ -46,22 +48,37 @@ impl Buffer {
         self.rows == 0
     }
 
-    fn builder(&mut self, table: Table, partition: Partition) -> &mut TableBuilder {
-        self.builders.entry((table, partition)).or_insert_with(|| TableBuilder::new(table))
+    /// The builder of a table and partition, and its running byte estimate.
+    fn builder(&mut self, table: Table, partition: Partition) -> (&mut TableBuilder, &mut usize) {
+        let (builder, bytes) = self.builders.entry((table, partition)).or_insert_with(|| (TableBuilder::new(table), 0));
+        (builder, bytes)
     }
 
-    fn traces(&mut self, start: u64) -> &mut crate::table::traces::TracesBuilder {
-        match self.builder(Table::Traces, Partition::of(start)) {
-            TableBuilder::Traces(b) => b,
-            TableBuilder::Metrics(_) => unreachable!("the traces table has a traces builder"),
-        }
+    /// Appends to the traces builder of `start`'s partition; returns (and records) the bytes added.
+    fn with_traces(
+        &mut self,
+        start: u64,
+        append: impl FnOnce(&mut crate::table::traces::TracesBuilder) -> usize,
+    ) -> usize {
+        let (builder, bytes) = self.builder(Table::Traces, Partition::of(start));
+        let TableBuilder::Traces(b) = builder else { unreachable!("the traces table has a traces builder") };
+        let added = append(b);
+        *bytes += added;
+        added
     }
 
-    fn metrics(&mut self, kind: MetricKind, time: u64) -> &mut MetricsBuilder {
-        match self.builder(Table::of_metric(kind), Partition::of(time)) {
-            TableBuilder::Metrics(b) => b,
-            TableBuilder::Traces(_) => unreachable!("metric tables have metric builders"),
-        }
+    /// Appends to the `kind` table's builder of `time`'s partition; returns the bytes added.
+    fn with_metrics(
+        &mut self,
+        kind: MetricKind,
+        time: u64,
+        append: impl FnOnce(&mut MetricsBuilder) -> usize,
+    ) -> usize {
+        let (builder, bytes) = self.builder(Table::of_metric(kind), Partition::of(time));
+        let TableBuilder::Metrics(b) = builder else { unreachable!("metric tables have metric builders") };
+        let added = append(b);
+        *bytes += added;
+        added
     }
 
     fn added(&mut self, rows: usize, bytes: usize) {
@@ -76,10 +93,10 @@ impl Buffer {
         self.bytes = 0;
         builders
             .into_iter()
-            .filter(|(_, b)| b.rows() > 0)
-            .map(|((table, partition), mut b)| {
+            .filter(|(_, (b, _))| b.rows() > 0)
+            .map(|((table, partition), (mut b, bytes))| {
                 let batch = b.finish().map_err(|e| OtlpError::arrow(format!("building a {table} batch"), e))?;
-                Ok(Chunk { table, partition, batch })
+                Ok(Chunk { table, partition, batch, bytes })
             })
             .collect()
     }
@@ -91,7 +108,7 @@ impl Buffer {
         for (resource, scopes) in &prepared.0 {
             for (scope, spans) in scopes {
                 for span in *spans {
-                    bytes += self.traces(span.start_time_unix_nano).append_otlp(resource, scope, span);
+                    bytes += self.with_traces(span.start_time_unix_nano, |b| b.append_otlp(resource, scope, span));
                     rows += 1;
                 }
             }
@@ -109,7 +126,7 @@ impl Buffer {
     ) -> usize {
         let mut bytes = 0;
         for (span, scope) in spans.iter().zip(scopes_for(spans, scopes)) {
-            bytes += self.traces(to_nanos(span.start_time)).append_sdk(resource, scope, span);
+            bytes += self.with_traces(to_nanos(span.start_time), |b| b.append_sdk(resource, scope, span));
         }
         self.added(spans.len(), bytes);
         spans.len()
@@ -137,7 +154,7 @@ impl Buffer {
                         }
                     };
                     for (i, time) in times.into_iter().enumerate() {
-                        bytes += self.metrics(kind, time).append_otlp(&ctx, data, i);
+                        bytes += self.with_metrics(kind, time, |b| b.append_otlp(&ctx, data, i));
                         rows += 1;
                     }
                 }
@@ -183,33 +200,37 @@ impl Buffer {
                     flags: 0,
                 };
                 for p in g.data_points() {
-                    let b = self.metrics(MetricKind::Gauge, header.time);
-                    bytes += b.append_sdk_number(ctx, &header, p.attributes(), p.value(), p.exemplars(), None);
+                    bytes += self.with_metrics(MetricKind::Gauge, header.time, |b| {
+                        b.append_sdk_number(ctx, &header, p.attributes(), p.value(), p.exemplars(), None)
+                    });
                     rows += 1;
                 }
             }
             MetricData::Sum(s) => {
                 let header = PointHeader { start: to_nanos(s.start_time()), time: to_nanos(s.time()), flags: 0 };
                 for p in s.data_points() {
-                    let b = self.metrics(MetricKind::Sum, header.time);
                     let sum = Some((s.temporality(), s.is_monotonic()));
-                    bytes += b.append_sdk_number(ctx, &header, p.attributes(), p.value(), p.exemplars(), sum);
+                    bytes += self.with_metrics(MetricKind::Sum, header.time, |b| {
+                        b.append_sdk_number(ctx, &header, p.attributes(), p.value(), p.exemplars(), sum)
+                    });
                     rows += 1;
                 }
             }
             MetricData::Histogram(h) => {
                 let header = PointHeader { start: to_nanos(h.start_time()), time: to_nanos(h.time()), flags: 0 };
                 for p in h.data_points() {
-                    let b = self.metrics(MetricKind::Histogram, header.time);
-                    bytes += b.append_sdk_histogram(ctx, &header, p, h.temporality());
+                    bytes += self.with_metrics(MetricKind::Histogram, header.time, |b| {
+                        b.append_sdk_histogram(ctx, &header, p, h.temporality())
+                    });
                     rows += 1;
                 }
             }
             MetricData::ExponentialHistogram(h) => {
                 let header = PointHeader { start: to_nanos(h.start_time()), time: to_nanos(h.time()), flags: 0 };
                 for p in h.data_points() {
-                    let b = self.metrics(MetricKind::ExponentialHistogram, header.time);
-                    bytes += b.append_sdk_exponential_histogram(ctx, &header, p, h.temporality());
+                    bytes += self.with_metrics(MetricKind::ExponentialHistogram, header.time, |b| {
+                        b.append_sdk_exponential_histogram(ctx, &header, p, h.temporality())
+                    });
                     rows += 1;
                 }
             }

@@ -1,6 +1,6 @@
 //! [`OtlpLibrary`]: the shared store every exporter writes into.
 
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -59,6 +59,8 @@ struct Handle {
 
 struct Shared {
     config: Config,
+    /// The SDK's default resource, rendered on first use by `export_traces`.
+    default_resource: OnceLock<ResourceInfo>,
     writer: Writer,
     state: Mutex<State>,
     /// Wakes the writer thread.
@@ -79,14 +81,23 @@ struct State {
     flush_completed: u64,
     /// Outcome of the most recent flush cycle.
     last_error: Option<String>,
+    /// Exports are refused.
     shutdown: bool,
+    /// The writer thread may leave once everything is written and no flush is outstanding.
     stop: bool,
+    /// The last handle is gone and its final flush failed: the writer thread leaves regardless.
+    abandon: bool,
+    /// The writer thread has left.
     stopped: bool,
 }
 
 impl State {
     fn held_bytes(&self) -> usize {
         self.buffer.bytes() + self.pending_bytes + self.in_flight_bytes
+    }
+
+    fn held_rows(&self) -> usize {
+        self.buffer.rows() + self.pending.iter().map(|c| c.batch.num_rows()).sum::<usize>()
     }
 }
 
@@ -100,6 +111,7 @@ impl OtlpLibrary {
         writer.check_dir()?;
         let shared = Arc::new(Shared {
             config,
+            default_resource: OnceLock::new(),
             writer,
             state: Mutex::new(State::default()),
             work: Condvar::new(),
@@ -126,7 +138,12 @@ impl OtlpLibrary {
     /// [`OtlpError::AlreadyShutdown`] after [`shutdown`](Self::shutdown);
     /// [`OtlpError::BufferFull`] when no buffer space was freed within `export_timeout`.
     pub fn export_traces(&self, spans: Vec<SpanData>) -> Result<usize> {
-        self.export_span_data(&spans, &ResourceInfo::from_sdk(&opentelemetry_sdk::Resource::builder().build()))
+        let resource = self
+            .handle
+            .shared
+            .default_resource
+            .get_or_init(|| ResourceInfo::from_sdk(&opentelemetry_sdk::Resource::builder().build()));
+        self.export_span_data(&spans, resource)
     }
 
     /// Stores SDK spans with the resource they came from; returns the rows accepted.
@@ -246,17 +263,16 @@ impl OtlpLibrary {
 }
 
 impl Handle {
+    /// Refuses further exports, flushes, then stops the writer thread. When the flush fails or
+    /// times out the thread keeps running (and retrying), so a later call can still succeed.
     fn shutdown(&self, timeout: Duration) -> Result<()> {
         let deadline = Instant::now() + timeout;
         let shared = &self.shared;
-        {
-            let mut state = shared.lock();
-            if state.stopped {
-                return Ok(());
-            }
-            state.shutdown = true;
-        }
-        let flushed = shared.flush(timeout);
+        shared.lock().shutdown = true;
+        shared.flush(timeout).map_err(|e| match e {
+            OtlpError::Timeout { .. } => OtlpError::Timeout { operation: "shutdown", timeout },
+            other => other,
+        })?;
         {
             let mut state = shared.lock();
             state.stop = true;
@@ -272,7 +288,7 @@ impl Handle {
         if let Some(thread) = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
             let _ = thread.join();
         }
-        flushed
+        Ok(())
     }
 }
 
@@ -280,8 +296,24 @@ impl Drop for Handle {
     fn drop(&mut self) {
         let timeout = self.shared.config.export_timeout();
         if let Err(e) = self.shutdown(timeout) {
-            // Nobody is left to return this to; say it rather than lose data silently.
-            eprintln!("opentelemetry-parquet: flush on drop failed: {}", error_chain(&e));
+            let rows = {
+                let mut state = self.shared.lock();
+                state.abandon = true;
+                self.shared.work.notify_all();
+                state.held_rows()
+            };
+            if let Some(thread) = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                let _ = thread.join();
+            }
+            let rows = rows.max(self.shared.lock().held_rows());
+            if rows > 0 {
+                // Nobody is left to return this to; say it rather than lose data silently.
+                eprintln!(
+                    "opentelemetry-parquet: the last handle was dropped but {rows} rows could not be written to {}: {}",
+                    self.shared.config.output_dir().display(),
+                    error_chain(&e)
+                );
+            }
         }
     }
 }
@@ -332,13 +364,11 @@ impl Shared {
     fn flush(&self, timeout: Duration) -> Result<()> {
         let deadline = Instant::now() + timeout;
         let mut state = self.lock();
-        if state.stopped {
-            return Ok(());
-        }
         state.flush_requested += 1;
         let generation = state.flush_requested;
         self.work.notify_all();
-        while state.flush_completed < generation {
+        // The writer only leaves once everything is written and no flush is outstanding.
+        while state.flush_completed < generation && !state.stopped {
             let now = Instant::now();
             if now >= deadline {
                 return Err(OtlpError::Timeout { operation: "flush", timeout });
@@ -346,11 +376,10 @@ impl Shared {
             state = self.done.wait_timeout(state, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
         }
         match &state.last_error {
-            None => Ok(()),
-            Some(message) => Err(OtlpError::FlushFailed {
-                rows: state.buffer.rows() + state.pending.iter().map(|c| c.batch.num_rows()).sum::<usize>(),
-                message: message.clone(),
-            }),
+            Some(message) if state.held_rows() > 0 => {
+                Err(OtlpError::FlushFailed { rows: state.held_rows(), message: message.clone() })
+            }
+            _ => Ok(()),
         }
     }
 
@@ -360,10 +389,18 @@ impl Shared {
         let mut next_flush = Instant::now() + interval;
         let mut state = self.lock();
         loop {
-            let now = Instant::now();
-            let due = now >= next_flush && (!state.buffer.is_empty() || !state.pending.is_empty());
+            let idle = state.buffer.is_empty() && state.pending.is_empty();
             let requested = state.flush_requested > state.flush_completed;
-            if !(state.stop || requested || due || self.over_threshold(&state)) {
+            // Leave once stopped with nothing left to write and no flush outstanding, or when the
+            // last handle gave up on unwritable data.
+            if state.abandon || (state.stop && idle && !requested) {
+                state.stopped = true;
+                self.done.notify_all();
+                return;
+            }
+            let now = Instant::now();
+            let due = now >= next_flush && !idle;
+            if !(requested || due || self.over_threshold(&state)) {
                 let wait = next_flush.saturating_duration_since(now).max(Duration::from_millis(1));
                 state = self.work.wait_timeout(state, wait).unwrap_or_else(|e| e.into_inner()).0;
                 if Instant::now() >= next_flush && state.buffer.is_empty() && state.pending.is_empty() {
@@ -380,7 +417,7 @@ impl Shared {
                 Ok(new) => chunks.extend(new),
                 Err(e) => last_error = Some(error_chain(&e)),
             }
-            state.in_flight_bytes = chunks.iter().map(|c| c.batch.get_array_memory_size()).sum();
+            state.in_flight_bytes = chunks.iter().map(|c| c.bytes).sum();
             drop(state);
 
             let mut failed = Vec::new();
@@ -403,21 +440,12 @@ impl Shared {
 
             state = self.lock();
             state.in_flight_bytes = 0;
-            state.pending_bytes = failed.iter().map(|c| c.batch.get_array_memory_size()).sum();
+            state.pending_bytes = failed.iter().map(|c| c.bytes).sum();
             state.pending = failed;
             state.last_error = last_error;
             state.flush_completed = state.flush_completed.max(generation);
             next_flush = Instant::now() + interval;
             self.done.notify_all();
-            if state.stop {
-                // A stop request comes after the final flush; leave once nothing is left to write
-                // or the last attempt failed (the error was reported to that flush).
-                if (state.buffer.is_empty() && state.pending.is_empty()) || state.last_error.is_some() {
-                    state.stopped = true;
-                    self.done.notify_all();
-                    return;
-                }
-            }
         }
     }
 }

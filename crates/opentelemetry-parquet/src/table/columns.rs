@@ -187,9 +187,13 @@ impl ResourceInfo {
         )
     }
 
+    /// The SDK keeps resource attributes in a hash map whose iteration order differs between
+    /// `Resource` instances; they are stored sorted by key so equal resources store equal rows.
     pub(crate) fn from_sdk(resource: &opentelemetry_sdk::Resource) -> Self {
+        let mut attributes: Vec<_> = resource.iter().collect();
+        attributes.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
         Self::new(
-            RenderedAttrs::new(resource.iter().map(|(k, v)| (k.as_str(), AttrValue::Sdk(v)))),
+            RenderedAttrs::new(attributes.into_iter().map(|(k, v)| (k.as_str(), AttrValue::Sdk(v)))),
             0,
             resource.schema_url().unwrap_or_default(),
             Vec::new(),

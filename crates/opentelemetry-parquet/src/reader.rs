@@ -143,14 +143,13 @@ impl StoreReader {
     }
 }
 
-/// Assigns rows to (resource, scope) groups in order of first appearance.
+/// Assigns rows to (resource, scope) groups in order of first appearance. Keys are compared
+/// by their protobuf encoding, which (unlike `PartialEq` on doubles) tells `-0.0` from `0.0`.
 #[derive(Default)]
 struct Grouper {
     resources: HashMap<Vec<u8>, usize>,
     /// Per resource index: scope key -> scope index.
     scopes: Vec<HashMap<Vec<u8>, usize>>,
-    /// The previous row's key and indices: consecutive rows usually share them.
-    last: Option<(ResourceKey, (usize, usize))>,
 }
 
 impl Grouper {
@@ -160,11 +159,6 @@ impl Grouper {
         out: &mut Vec<T>,
         new: impl FnOnce(&ResourceKey) -> T,
     ) -> (usize, usize) {
-        if let Some((last, indices)) = &self.last {
-            if last == key {
-                return *indices;
-            }
-        }
         let next = self.resources.len();
         let r = *self.resources.entry(key.resource_bytes()).or_insert(next);
         if r == out.len() {
@@ -174,7 +168,6 @@ impl Grouper {
         let scopes = &mut self.scopes[r];
         let next_scope = scopes.len();
         let s = *scopes.entry(key.scope_bytes()).or_insert(next_scope);
-        self.last = Some((key.clone(), (r, s)));
         (r, s)
     }
 }

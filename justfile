@@ -11,3 +11,7 @@ demo:
 # Every check and test: rustfmt, clippy, Rust tests, doctests, examples.
 test-all:
     cargo xtask test-all
+
+# Benchmark exporting to disk vs OTLP protobuf and JSON-lines files, print the ratios (`just bench --quick`: shorter).
+bench *ARGS:
+    cargo xtask bench {{ARGS}}

@@ -1,5 +1,6 @@
 //! `cargo xtask`: the project's tasks. The justfile's recipes are one-line calls into this.
 
+mod bench;
 mod demo;
 mod test_all;
 
@@ -22,12 +23,16 @@ enum Task {
     TestAll(test_all::Args),
     /// Build and run the instrumented demo application, then show what landed.
     Demo(demo::Args),
+    /// Benchmark exporting to disk against the OTLP protobuf and JSON-lines file formats and
+    /// print the ratios (time per span and data point, bytes on disk).
+    Bench(bench::Args),
 }
 
 fn main() -> Result<()> {
     match Cli::parse().task {
         Task::TestAll(args) => args.run(),
         Task::Demo(args) => args.run(),
+        Task::Bench(args) => args.run(),
     }
 }
 

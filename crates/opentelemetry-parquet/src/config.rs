@@ -36,6 +36,15 @@ impl StorageFormat {
     }
 }
 
+impl std::str::FromStr for StorageFormat {
+    type Err = OtlpError;
+
+    /// `parquet` or `arrow` (also `arrow_ipc`, `ipc`, `feather`), case-insensitive.
+    fn from_str(s: &str) -> Result<Self> {
+        Self::parse("format", s)
+    }
+}
+
 /// Compression codec of the stored files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -67,6 +76,23 @@ impl Compression {
             )),
         }
     }
+}
+
+impl std::str::FromStr for Compression {
+    type Err = OtlpError;
+
+    /// `zstd`, `lz4`, `snappy`, `gzip` or `none`, case-insensitive.
+    fn from_str(s: &str) -> Result<Self> {
+        Self::parse("compression", s)
+    }
+}
+
+/// Parses `cumulative`, `delta` or `lowmemory` (case-insensitive), as `OTEL_PARQUET_TEMPORALITY`.
+///
+/// # Errors
+/// [`OtlpError::InvalidConfig`] naming the `temporality` option.
+pub fn parse_temporality(value: &str) -> Result<Temporality> {
+    parse_temporality_field("temporality", value)
 }
 
 /// Configuration of an [`OtlpLibrary`](crate::OtlpLibrary).
@@ -318,7 +344,7 @@ impl ConfigBuilder {
             self.config.export_timeout = Duration::from_millis(parse_num(env::EXPORT_TIMEOUT_MS, &v)?);
         }
         if let Some(v) = var(env::TEMPORALITY) {
-            self.config.temporality = parse_temporality(env::TEMPORALITY, &v)?;
+            self.config.temporality = parse_temporality_field(env::TEMPORALITY, &v)?;
         }
         if let Some(v) = var(env::RETENTION_MAX_AGE_SECS) {
             self.config.retention_max_age = Some(Duration::from_secs(parse_num(env::RETENTION_MAX_AGE_SECS, &v)?));
@@ -385,7 +411,7 @@ where
         .map_err(|e| OtlpError::config(field, format!("{value:?} is not a non-negative integer ({e})")))
 }
 
-fn parse_temporality(field: &str, value: &str) -> Result<Temporality> {
+fn parse_temporality_field(field: &str, value: &str) -> Result<Temporality> {
     match value.trim().to_ascii_lowercase().as_str() {
         "cumulative" => Ok(Temporality::Cumulative),
         "delta" => Ok(Temporality::Delta),

@@ -43,7 +43,7 @@ mod time;
 pub mod trace;
 mod writer;
 
-pub use config::{env, Compression, Config, ConfigBuilder, StorageFormat};
+pub use config::{env, parse_temporality, Compression, Config, ConfigBuilder, StorageFormat};
 pub use error::{OtlpError, Result};
 pub use library::OtlpLibrary;
 pub use metrics::OtlpMetricExporter;

@@ -1,0 +1,12 @@
+"""Python bindings of the opentelemetry-parquet Rust engine.
+
+``OtlpLibrary`` buffers OpenTelemetry data and writes it as lossless, Hive-partitioned Parquet
+files. Configure it with ``ParquetConfig`` (every field left ``None`` takes its
+``OTEL_PARQUET_*`` environment variable, else the default). Errors are ``OtlpError``
+subclasses (``OtlpError.InvalidConfig``, ``OtlpError.Decode``, ...) whose message carries the
+full context. Rust work runs without holding the GIL.
+"""
+
+from ._uniffi import MetricExporter, OtlpError, OtlpLibrary, ParquetConfig, SpanExporter
+
+__all__ = ["MetricExporter", "OtlpError", "OtlpLibrary", "ParquetConfig", "SpanExporter"]

@@ -1,0 +1,503 @@
+//! The batch format the Python exporters send: plain Python values (tuples, lists, dicts, str,
+//! int, float, bool, bytes, None) pickled with protocol 4 or 5. Building such values from the
+//! Python SDK's objects and pickling them (in C) costs a few microseconds per span, a fraction of
+//! building OTLP protobuf messages in Python. This module validates a batch against the layout
+//! below (a wrong shape or type is a `Decode` error naming what was wrong, and nothing is stored)
+//! and turns it into the OTLP request the Rust exporters would produce for the same telemetry.
+//!
+//! Spans:
+//! ```text
+//! batch          = [resource_group, ...]
+//! resource_group = (resource_attributes: dict, resource_schema_url: str | None,
+//!                   resource_dropped_attributes: int, [scope_group, ...])
+//! scope_group    = (name: str, version: str | None, schema_url: str | None,
+//!                   attributes: dict | None, [span, ...])
+//! span           = (trace_id: bytes[16], span_id: bytes[8], parent_span_id: bytes[8] | None,
+//!                   parent_is_remote: bool, trace_flags: int, trace_state: str, name: str,
+//!                   kind: int (OTLP SpanKind, 1 internal .. 5 consumer),
+//!                   start_time_unix_nano: int, end_time_unix_nano: int,
+//!                   attributes: dict | None, dropped_attributes: int,
+//!                   events: [event, ...] | None, dropped_events: int,
+//!                   links: [link, ...] | None, dropped_links: int,
+//!                   status_code: int (0 unset, 1 ok, 2 error), status_description: str | None)
+//! event          = (name: str, time_unix_nano: int, attributes: dict | None, dropped_attributes: int)
+//! link           = (trace_id: bytes, span_id: bytes, trace_flags: int, is_remote: bool,
+//!                   trace_state: str, attributes: dict | None, dropped_attributes: int)
+//! ```
+//! Metrics (same resource and scope groups, with metrics in place of spans):
+//! ```text
+//! metric         = (name: str, description: str, unit: str,
+//!                   kind: str ("gauge" | "sum" | "histogram" | "exponential_histogram"),
+//!                   aggregation_temporality: int (OTLP: 1 delta, 2 cumulative; 0 for gauges),
+//!                   is_monotonic: bool, [point, ...])
+//! number point   = (attributes, start_time_unix_nano, time_unix_nano, value: int | float,
+//!                   exemplars, flags)
+//! histogram pt   = (attributes, start, time, count, sum: float | None, bucket_counts: [int],
+//!                   explicit_bounds: [float], min: float | None, max: float | None, exemplars, flags)
+//! exp. hist. pt  = (attributes, start, time, count, sum: float | None, scale, zero_count,
+//!                   zero_threshold: float, positive: (offset, [int]) | None,
+//!                   negative: (offset, [int]) | None, min, max, exemplars, flags)
+//! exemplar       = (filtered_attributes, time_unix_nano, value: int | float,
+//!                   span_id: bytes | None, trace_id: bytes | None)
+//! ```
+//! Attribute dicts map `str` to `str`, `bool`, `int` (64-bit), `float`, `bytes` or a list/tuple
+//! of those; their order is kept. Flags are stored as the Rust exporters store them:
+//! `trace_flags | 0x100`, plus `0x200` when the parent (or linked) context is remote. SDK
+//! resource attributes are stored sorted by key, like the Rust exporters do.
+
+use std::fmt;
+
+use opentelemetry_parquet::proto::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_parquet::proto::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_parquet::proto::common::v1::{any_value, AnyValue, ArrayValue, InstrumentationScope, KeyValue};
+use opentelemetry_parquet::proto::metrics::v1 as m;
+use opentelemetry_parquet::proto::resource::v1::Resource;
+use opentelemetry_parquet::proto::trace::v1::{span, status, ResourceSpans, ScopeSpans, Span, Status};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_bytes::ByteBuf;
+
+/// A Python attribute value.
+#[derive(Debug, Clone, PartialEq)]
+enum PyValue {
+    Str(String),
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Bytes(Vec<u8>),
+    List(Vec<PyValue>),
+    None,
+}
+
+impl<'de> Deserialize<'de> for PyValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = PyValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an attribute value (str, bool, int, float, bytes or a list of them)")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<PyValue, E> {
+                Ok(PyValue::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<PyValue, E> {
+                Ok(PyValue::Int(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<PyValue, E> {
+                i64::try_from(v).map(PyValue::Int).map_err(|_| E::custom(format!("int {v} does not fit in 64 bits")))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<PyValue, E> {
+                Ok(PyValue::Float(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<PyValue, E> {
+                Ok(PyValue::Str(v.to_owned()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<PyValue, E> {
+                Ok(PyValue::Str(v))
+            }
+            fn visit_bytes<E>(self, v: &[u8]) -> Result<PyValue, E> {
+                Ok(PyValue::Bytes(v.to_vec()))
+            }
+            fn visit_byte_buf<E>(self, v: Vec<u8>) -> Result<PyValue, E> {
+                Ok(PyValue::Bytes(v))
+            }
+            fn visit_none<E>(self) -> Result<PyValue, E> {
+                Ok(PyValue::None)
+            }
+            fn visit_unit<E>(self) -> Result<PyValue, E> {
+                Ok(PyValue::None)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<PyValue, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(v) = seq.next_element()? {
+                    out.push(v);
+                }
+                Ok(PyValue::List(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl PyValue {
+    fn into_any(self) -> AnyValue {
+        use any_value::Value;
+        let value = match self {
+            PyValue::Str(s) => Some(Value::StringValue(s)),
+            PyValue::Bool(b) => Some(Value::BoolValue(b)),
+            PyValue::Int(i) => Some(Value::IntValue(i)),
+            PyValue::Float(f) => Some(Value::DoubleValue(f)),
+            PyValue::Bytes(b) => Some(Value::BytesValue(b)),
+            PyValue::List(items) => {
+                Some(Value::ArrayValue(ArrayValue { values: items.into_iter().map(PyValue::into_any).collect() }))
+            }
+            PyValue::None => None,
+        };
+        AnyValue { value }
+    }
+}
+
+/// An attribute dict, in its insertion order.
+#[derive(Debug, Default)]
+struct Attrs(Vec<(String, PyValue)>);
+
+impl<'de> Deserialize<'de> for Attrs {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Attrs;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an attribute dict (str keys)")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Attrs, A::Error> {
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some((k, v)) = map.next_entry::<String, PyValue>()? {
+                    out.push((k, v));
+                }
+                Ok(Attrs(out))
+            }
+            fn visit_none<E>(self) -> Result<Attrs, E> {
+                Ok(Attrs::default())
+            }
+            fn visit_unit<E>(self) -> Result<Attrs, E> {
+                Ok(Attrs::default())
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl Attrs {
+    fn into_key_values(self) -> Vec<KeyValue> {
+        self.0.into_iter().map(|(key, v)| KeyValue { key, value: Some(v.into_any()) }).collect()
+    }
+
+    fn into_sorted_key_values(mut self) -> Vec<KeyValue> {
+        self.0.sort_by(|a, b| a.0.cmp(&b.0));
+        self.into_key_values()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ResourceGroup<T>(Attrs, Option<String>, u32, Vec<ScopeGroup<T>>);
+
+#[derive(Debug, Deserialize)]
+struct ScopeGroup<T>(String, Option<String>, Option<String>, Option<Attrs>, Vec<T>);
+
+#[derive(Debug, Deserialize)]
+struct PySpan(
+    ByteBuf,
+    ByteBuf,
+    Option<ByteBuf>,
+    bool,
+    u32,
+    String,
+    String,
+    i32,
+    u64,
+    u64,
+    Option<Attrs>,
+    u32,
+    Option<Vec<PyEvent>>,
+    u32,
+    Option<Vec<PyLink>>,
+    u32,
+    i32,
+    Option<String>,
+);
+
+#[derive(Debug, Deserialize)]
+struct PyEvent(String, u64, Option<Attrs>, u32);
+
+#[derive(Debug, Deserialize)]
+struct PyLink(ByteBuf, ByteBuf, u32, bool, String, Option<Attrs>, u32);
+
+fn flags(trace_flags: u32, is_remote: bool) -> u32 {
+    (trace_flags & 0xff) | 0x100 | if is_remote { 0x200 } else { 0 }
+}
+
+fn resource(attrs: Attrs, dropped: u32) -> Option<Resource> {
+    Some(Resource {
+        attributes: attrs.into_sorted_key_values(),
+        dropped_attributes_count: dropped,
+        entity_refs: vec![],
+    })
+}
+
+fn scope(name: String, version: Option<String>, attrs: Option<Attrs>) -> Option<InstrumentationScope> {
+    Some(InstrumentationScope {
+        name,
+        version: version.unwrap_or_default(),
+        attributes: attrs.unwrap_or_default().into_key_values(),
+        dropped_attributes_count: 0,
+    })
+}
+
+/// The decode error, as text naming the format.
+pub(crate) fn decode<'a, T: Deserialize<'a>>(what: &str, bytes: &'a [u8]) -> Result<T, String> {
+    serde_pickle::from_slice(bytes, serde_pickle::DeOptions::new())
+        .map_err(|e| format!("malformed {what} batch (expected the opentelemetry-parquet pickle layout): {e}"))
+}
+
+/// Decodes a span batch into the OTLP request it stands for.
+pub(crate) fn traces(bytes: &[u8]) -> Result<ExportTraceServiceRequest, String> {
+    let groups: Vec<ResourceGroup<PySpan>> = decode("span", bytes)?;
+    let resource_spans = groups
+        .into_iter()
+        .map(|ResourceGroup(attrs, schema_url, dropped, scopes)| ResourceSpans {
+            resource: resource(attrs, dropped),
+            schema_url: schema_url.unwrap_or_default(),
+            scope_spans: scopes
+                .into_iter()
+                .map(|ScopeGroup(name, version, schema_url, attrs, spans)| ScopeSpans {
+                    scope: scope(name, version, attrs),
+                    schema_url: schema_url.unwrap_or_default(),
+                    spans: spans.into_iter().map(convert_span).collect(),
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(ExportTraceServiceRequest { resource_spans })
+}
+
+fn convert_span(s: PySpan) -> Span {
+    let PySpan(
+        trace_id,
+        span_id,
+        parent,
+        parent_is_remote,
+        trace_flags,
+        trace_state,
+        name,
+        kind,
+        start,
+        end,
+        attrs,
+        dropped_attrs,
+        events,
+        dropped_events,
+        links,
+        dropped_links,
+        status_code,
+        description,
+    ) = s;
+    Span {
+        trace_id: trace_id.into_vec(),
+        span_id: span_id.into_vec(),
+        trace_state,
+        parent_span_id: parent.map(ByteBuf::into_vec).unwrap_or_default(),
+        flags: flags(trace_flags, parent_is_remote),
+        name,
+        kind,
+        start_time_unix_nano: start,
+        end_time_unix_nano: end,
+        attributes: attrs.unwrap_or_default().into_key_values(),
+        dropped_attributes_count: dropped_attrs,
+        events: events
+            .unwrap_or_default()
+            .into_iter()
+            .map(|PyEvent(name, time, attrs, dropped)| span::Event {
+                time_unix_nano: time,
+                name,
+                attributes: attrs.unwrap_or_default().into_key_values(),
+                dropped_attributes_count: dropped,
+            })
+            .collect(),
+        dropped_events_count: dropped_events,
+        links: links
+            .unwrap_or_default()
+            .into_iter()
+            .map(|PyLink(trace_id, span_id, trace_flags, is_remote, trace_state, attrs, dropped)| span::Link {
+                trace_id: trace_id.into_vec(),
+                span_id: span_id.into_vec(),
+                trace_state,
+                attributes: attrs.unwrap_or_default().into_key_values(),
+                dropped_attributes_count: dropped,
+                flags: flags(trace_flags, is_remote),
+            })
+            .collect(),
+        dropped_links_count: dropped_links,
+        status: Some(Status {
+            message: if status_code == status::StatusCode::Error as i32 {
+                description.unwrap_or_default()
+            } else {
+                String::new()
+            },
+            code: status_code,
+        }),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct PyMetric(String, String, String, String, i32, bool, Vec<serde_pickle::Value>);
+
+#[derive(Debug, Deserialize)]
+struct PyExemplar(Attrs, u64, PyNumber, Option<ByteBuf>, Option<ByteBuf>);
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(untagged)]
+enum PyNumber {
+    Int(i64),
+    Float(f64),
+}
+
+#[derive(Debug, Deserialize)]
+struct PyNumberPoint(Attrs, u64, u64, PyNumber, Option<Vec<PyExemplar>>, u32);
+
+#[derive(Debug, Deserialize)]
+struct PyHistogramPoint(
+    Attrs,
+    u64,
+    u64,
+    u64,
+    Option<f64>,
+    Vec<u64>,
+    Vec<f64>,
+    Option<f64>,
+    Option<f64>,
+    Option<Vec<PyExemplar>>,
+    u32,
+);
+
+#[derive(Debug, Deserialize)]
+struct PyExpHistogramPoint(
+    Attrs,
+    u64,
+    u64,
+    u64,
+    Option<f64>,
+    i32,
+    u64,
+    f64,
+    Option<(i32, Vec<u64>)>,
+    Option<(i32, Vec<u64>)>,
+    Option<f64>,
+    Option<f64>,
+    Option<Vec<PyExemplar>>,
+    u32,
+);
+
+fn exemplars(list: Option<Vec<PyExemplar>>) -> Vec<m::Exemplar> {
+    list.unwrap_or_default()
+        .into_iter()
+        .map(|PyExemplar(attrs, time, value, span_id, trace_id)| m::Exemplar {
+            filtered_attributes: attrs.into_key_values(),
+            time_unix_nano: time,
+            span_id: span_id.map(ByteBuf::into_vec).unwrap_or_default(),
+            trace_id: trace_id.map(ByteBuf::into_vec).unwrap_or_default(),
+            value: Some(match value {
+                PyNumber::Int(i) => m::exemplar::Value::AsInt(i),
+                PyNumber::Float(f) => m::exemplar::Value::AsDouble(f),
+            }),
+        })
+        .collect()
+}
+
+fn points<T: for<'de> Deserialize<'de>>(metric: &str, values: Vec<serde_pickle::Value>) -> Result<Vec<T>, String> {
+    values
+        .into_iter()
+        .map(|v| serde_pickle::from_value(v).map_err(|e| format!("malformed data point of metric {metric:?}: {e}")))
+        .collect()
+}
+
+fn convert_metric(metric: PyMetric) -> Result<m::Metric, String> {
+    let PyMetric(name, description, unit, kind, temporality, is_monotonic, raw) = metric;
+    let number = |p: PyNumberPoint| m::NumberDataPoint {
+        attributes: p.0.into_key_values(),
+        start_time_unix_nano: p.1,
+        time_unix_nano: p.2,
+        value: Some(match p.3 {
+            PyNumber::Int(i) => m::number_data_point::Value::AsInt(i),
+            PyNumber::Float(f) => m::number_data_point::Value::AsDouble(f),
+        }),
+        exemplars: exemplars(p.4),
+        flags: p.5,
+    };
+    let data = match kind.as_str() {
+        "gauge" => m::metric::Data::Gauge(m::Gauge {
+            data_points: points::<PyNumberPoint>(&name, raw)?.into_iter().map(number).collect(),
+        }),
+        "sum" => m::metric::Data::Sum(m::Sum {
+            data_points: points::<PyNumberPoint>(&name, raw)?.into_iter().map(number).collect(),
+            aggregation_temporality: temporality,
+            is_monotonic,
+        }),
+        "histogram" => m::metric::Data::Histogram(m::Histogram {
+            data_points: points::<PyHistogramPoint>(&name, raw)?
+                .into_iter()
+                .map(|p| m::HistogramDataPoint {
+                    attributes: p.0.into_key_values(),
+                    start_time_unix_nano: p.1,
+                    time_unix_nano: p.2,
+                    count: p.3,
+                    sum: p.4,
+                    bucket_counts: p.5,
+                    explicit_bounds: p.6,
+                    min: p.7,
+                    max: p.8,
+                    exemplars: exemplars(p.9),
+                    flags: p.10,
+                })
+                .collect(),
+            aggregation_temporality: temporality,
+        }),
+        "exponential_histogram" => m::metric::Data::ExponentialHistogram(m::ExponentialHistogram {
+            data_points: points::<PyExpHistogramPoint>(&name, raw)?
+                .into_iter()
+                .map(|p| {
+                    let buckets = |b: Option<(i32, Vec<u64>)>| {
+                        b.map(|(offset, bucket_counts)| m::exponential_histogram_data_point::Buckets {
+                            offset,
+                            bucket_counts,
+                        })
+                    };
+                    m::ExponentialHistogramDataPoint {
+                        attributes: p.0.into_key_values(),
+                        start_time_unix_nano: p.1,
+                        time_unix_nano: p.2,
+                        count: p.3,
+                        sum: p.4,
+                        scale: p.5,
+                        zero_count: p.6,
+                        zero_threshold: p.7,
+                        positive: buckets(p.8),
+                        negative: buckets(p.9),
+                        min: p.10,
+                        max: p.11,
+                        exemplars: exemplars(p.12),
+                        flags: p.13,
+                    }
+                })
+                .collect(),
+            aggregation_temporality: temporality,
+        }),
+        other => {
+            return Err(format!(
+                "metric {name:?} has unknown kind {other:?} (expected gauge, sum, histogram or exponential_histogram)"
+            ))
+        }
+    };
+    Ok(m::Metric { name, description, unit, metadata: vec![], data: Some(data) })
+}
+
+/// Decodes a metrics batch into the OTLP request it stands for.
+pub(crate) fn metrics(bytes: &[u8]) -> Result<ExportMetricsServiceRequest, String> {
+    let groups: Vec<ResourceGroup<PyMetric>> = decode("metrics", bytes)?;
+    let mut resource_metrics = Vec::with_capacity(groups.len());
+    for ResourceGroup(attrs, schema_url, dropped, scopes) in groups {
+        let mut scope_metrics = Vec::with_capacity(scopes.len());
+        for ScopeGroup(name, version, scope_schema_url, scope_attrs, metrics) in scopes {
+            scope_metrics.push(m::ScopeMetrics {
+                scope: scope(name, version, scope_attrs),
+                schema_url: scope_schema_url.unwrap_or_default(),
+                metrics: metrics.into_iter().map(convert_metric).collect::<Result<_, _>>()?,
+            });
+        }
+        resource_metrics.push(m::ResourceMetrics {
+            resource: resource(attrs, dropped),
+            schema_url: schema_url.unwrap_or_default(),
+            scope_metrics,
+        });
+    }
+    Ok(ExportMetricsServiceRequest { resource_metrics })
+}

@@ -1,0 +1,3 @@
+"""Version of opentelemetry-exporter-parquet."""
+
+__version__ = "0.1.0"

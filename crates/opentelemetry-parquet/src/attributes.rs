@@ -364,8 +364,13 @@ pub(crate) fn parse(rendered: &str, ty: &str) -> Result<Option<AnyValue>, String
             Some(Value::BytesValue(BASE64.decode(rendered).map_err(|e| format!("bytes attribute {rendered:?}: {e}"))?))
         }
         json if json.starts_with('{') => {
-            let parsed: serde_json::Value =
-                serde_json::from_str(json).map_err(|e| format!("attribute type JSON {json:?}: {e}"))?;
+            // Nesting is bounded by what protobuf decoding accepted on the way in (prost stops at
+            // 100 levels); serde_json's own limit of 128 would reject values we stored.
+            let bad = |e: serde_json::Error| format!("attribute type JSON {json:?}: {e}");
+            let mut de = serde_json::Deserializer::from_str(json);
+            de.disable_recursion_limit();
+            let parsed = <serde_json::Value as serde::Deserialize>::deserialize(&mut de).map_err(bad)?;
+            de.end().map_err(bad)?;
             parse_otlp_json(&parsed)?
         }
         other => return Err(format!("unknown attribute type {other:?}")),

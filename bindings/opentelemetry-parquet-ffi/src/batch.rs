@@ -55,7 +55,6 @@ use opentelemetry_parquet::proto::resource::v1::Resource;
 use opentelemetry_parquet::proto::trace::v1::{span, status, ResourceSpans, ScopeSpans, Span, Status};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
-use serde_bytes::ByteBuf;
 
 /// A Python attribute value.
 #[derive(Debug, Clone, PartialEq)]
@@ -137,6 +136,36 @@ impl PyValue {
     }
 }
 
+/// A trace (16 bytes) or span (8 bytes) ID: `bytes` of exactly that length, nothing else.
+#[derive(Debug, Clone, PartialEq)]
+struct Id<const N: usize>(Vec<u8>);
+
+impl<'de, const N: usize> Deserialize<'de> for Id<N> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<const N: usize>;
+        impl<'de, const N: usize> Visitor<'de> for V<N> {
+            type Value = Id<N>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "an ID of {N} bytes")
+            }
+            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Id<N>, E> {
+                if v.len() == N {
+                    Ok(Id(v.to_vec()))
+                } else {
+                    Err(E::custom(format!("an ID of {N} bytes, got {} bytes", v.len())))
+                }
+            }
+            fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Id<N>, E> {
+                self.visit_bytes(&v)
+            }
+        }
+        d.deserialize_bytes(V::<N>)
+    }
+}
+
+type TraceId = Id<16>;
+type SpanId = Id<8>;
+
 /// An attribute dict, in its insertion order.
 #[derive(Debug, Default)]
 struct Attrs(Vec<(String, PyValue)>);
@@ -186,9 +215,9 @@ struct ScopeGroup<T>(String, Option<String>, Option<String>, Option<Attrs>, Vec<
 
 #[derive(Debug, Deserialize)]
 struct PySpan(
-    ByteBuf,
-    ByteBuf,
-    Option<ByteBuf>,
+    TraceId,
+    SpanId,
+    Option<SpanId>,
     bool,
     u32,
     String,
@@ -210,7 +239,7 @@ struct PySpan(
 struct PyEvent(String, u64, Option<Attrs>, u32);
 
 #[derive(Debug, Deserialize)]
-struct PyLink(ByteBuf, ByteBuf, u32, bool, String, Option<Attrs>, u32);
+struct PyLink(TraceId, SpanId, u32, bool, String, Option<Attrs>, u32);
 
 fn flags(trace_flags: u32, is_remote: bool) -> u32 {
     (trace_flags & 0xff) | 0x100 | if is_remote { 0x200 } else { 0 }
@@ -282,10 +311,10 @@ fn convert_span(s: PySpan) -> Span {
         description,
     ) = s;
     Span {
-        trace_id: trace_id.into_vec(),
-        span_id: span_id.into_vec(),
+        trace_id: trace_id.0,
+        span_id: span_id.0,
         trace_state,
-        parent_span_id: parent.map(ByteBuf::into_vec).unwrap_or_default(),
+        parent_span_id: parent.map(|p| p.0).unwrap_or_default(),
         flags: flags(trace_flags, parent_is_remote),
         name,
         kind,
@@ -308,8 +337,8 @@ fn convert_span(s: PySpan) -> Span {
             .unwrap_or_default()
             .into_iter()
             .map(|PyLink(trace_id, span_id, trace_flags, is_remote, trace_state, attrs, dropped)| span::Link {
-                trace_id: trace_id.into_vec(),
-                span_id: span_id.into_vec(),
+                trace_id: trace_id.0,
+                span_id: span_id.0,
                 trace_state,
                 attributes: attrs.unwrap_or_default().into_key_values(),
                 dropped_attributes_count: dropped,
@@ -332,7 +361,7 @@ fn convert_span(s: PySpan) -> Span {
 struct PyMetric(String, String, String, String, i32, bool, Vec<serde_pickle::Value>);
 
 #[derive(Debug, Deserialize)]
-struct PyExemplar(Attrs, u64, PyNumber, Option<ByteBuf>, Option<ByteBuf>);
+struct PyExemplar(Attrs, u64, PyNumber, Option<SpanId>, Option<TraceId>);
 
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(untagged)]
@@ -383,8 +412,8 @@ fn exemplars(list: Option<Vec<PyExemplar>>) -> Vec<m::Exemplar> {
         .map(|PyExemplar(attrs, time, value, span_id, trace_id)| m::Exemplar {
             filtered_attributes: attrs.into_key_values(),
             time_unix_nano: time,
-            span_id: span_id.map(ByteBuf::into_vec).unwrap_or_default(),
-            trace_id: trace_id.map(ByteBuf::into_vec).unwrap_or_default(),
+            span_id: span_id.map(|i| i.0).unwrap_or_default(),
+            trace_id: trace_id.map(|i| i.0).unwrap_or_default(),
             value: Some(match value {
                 PyNumber::Int(i) => m::exemplar::Value::AsInt(i),
                 PyNumber::Float(f) => m::exemplar::Value::AsDouble(f),
@@ -500,4 +529,138 @@ pub(crate) fn metrics(bytes: &[u8]) -> Result<ExportMetricsServiceRequest, Strin
         });
     }
     Ok(ExportMetricsServiceRequest { resource_metrics })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_pickle::{HashableValue as H, Value as V};
+
+    fn pickle(v: V) -> Vec<u8> {
+        serde_pickle::value_to_vec(&v, serde_pickle::SerOptions::new()).expect("pickle")
+    }
+
+    fn dict(entries: Vec<(&str, V)>) -> V {
+        V::Dict(entries.into_iter().map(|(k, v)| (H::String(k.into()), v)).collect())
+    }
+
+    fn batch(items: Vec<V>) -> V {
+        let scope =
+            V::Tuple(vec![V::String("scope".into()), V::String("1.0".into()), V::None, V::None, V::List(items)]);
+        V::List(vec![V::Tuple(vec![
+            dict(vec![("service.name", V::String("svc".into())), ("a.first", V::I64(1))]),
+            V::String("https://schema".into()),
+            V::I64(0),
+            V::List(vec![scope]),
+        ])])
+    }
+
+    fn span(trace_id: V) -> V {
+        V::Tuple(vec![
+            trace_id,
+            V::Bytes(vec![2; 8]),
+            V::Bytes(vec![3; 8]),
+            V::Bool(true),
+            V::I64(1),
+            V::String("k=v".into()),
+            V::String("op".into()),
+            V::I64(2),
+            V::I64(10),
+            V::I64(25),
+            dict(vec![("f", V::F64(1.5)), ("i", V::I64(-4)), ("b", V::Bool(true)), ("l", V::List(vec![V::I64(1)]))]),
+            V::I64(3),
+            V::List(vec![V::Tuple(vec![V::String("ev".into()), V::I64(12), V::None, V::I64(0)])]),
+            V::I64(0),
+            V::None,
+            V::I64(1),
+            V::I64(2),
+            V::String("boom".into()),
+        ])
+    }
+
+    #[test]
+    fn span_batch_becomes_the_otlp_request() {
+        let request = traces(&pickle(batch(vec![span(V::Bytes(vec![1; 16]))]))).expect("valid batch");
+        let rs = &request.resource_spans[0];
+        let keys: Vec<_> = rs.resource.as_ref().unwrap().attributes.iter().map(|kv| kv.key.as_str()).collect();
+        assert_eq!(keys, ["a.first", "service.name"], "SDK resources are stored sorted");
+        assert_eq!(rs.schema_url, "https://schema");
+        let ss = &rs.scope_spans[0];
+        assert_eq!(ss.scope.as_ref().unwrap().version, "1.0");
+        let s = &ss.spans[0];
+        assert_eq!(s.trace_id, vec![1; 16]);
+        assert_eq!(s.parent_span_id, vec![3; 8]);
+        assert_eq!(s.flags, 0x301, "sampled | has-is-remote | is-remote");
+        assert_eq!((s.kind, s.start_time_unix_nano, s.end_time_unix_nano), (2, 10, 25));
+        // (`Value::Dict` is a BTreeMap, so this dict was pickled in key order; Python dicts keep theirs.)
+        assert_eq!(s.attributes.iter().map(|kv| kv.key.as_str()).collect::<Vec<_>>(), ["b", "f", "i", "l"]);
+        assert_eq!(s.attributes[2].value.as_ref().unwrap().value, Some(any_value::Value::IntValue(-4)));
+        assert_eq!(s.events[0].name, "ev");
+        assert_eq!((s.dropped_attributes_count, s.dropped_links_count), (3, 1));
+        assert_eq!(s.status.as_ref().unwrap().message, "boom");
+    }
+
+    #[test]
+    fn a_wrong_type_is_a_decode_error_naming_it() {
+        let err = traces(&pickle(batch(vec![span(V::String("not bytes".into()))]))).unwrap_err();
+        assert!(err.contains("malformed span batch"), "{err}");
+        assert!(err.contains("an ID of 16 bytes"), "{err}");
+        let err = traces(&pickle(batch(vec![span(V::Bytes(vec![1; 3]))]))).unwrap_err();
+        assert!(err.contains("got 3 bytes"), "{err}");
+        assert!(traces(b"\x80\x05garbage").is_err());
+        assert!(metrics(b"").is_err());
+    }
+
+    #[test]
+    fn metric_batch_kinds_become_otlp_data() {
+        let number = V::Tuple(vec![dict(vec![]), V::I64(1), V::I64(2), V::I64(7), V::None, V::I64(0)]);
+        let histogram = V::Tuple(vec![
+            dict(vec![]),
+            V::I64(1),
+            V::I64(2),
+            V::I64(3),
+            V::F64(4.5),
+            V::List(vec![V::I64(1), V::I64(2)]),
+            V::List(vec![V::F64(1.0)]),
+            V::None,
+            V::F64(3.0),
+            V::None,
+            V::I64(0),
+        ]);
+        let metric = |kind: &str, point: V| {
+            V::Tuple(vec![
+                V::String(kind.into()),
+                V::String(String::new()),
+                V::String("1".into()),
+                V::String(kind.into()),
+                V::I64(1),
+                V::Bool(true),
+                V::List(vec![point]),
+            ])
+        };
+        let request = metrics(&pickle(batch(vec![metric("sum", number.clone()), metric("histogram", histogram)])))
+            .expect("valid batch");
+        let metrics = &request.resource_metrics[0].scope_metrics[0].metrics;
+        match &metrics[0].data {
+            Some(m::metric::Data::Sum(s)) => {
+                assert!(s.is_monotonic);
+                assert_eq!(s.aggregation_temporality, 1);
+                assert_eq!(s.data_points[0].value, Some(m::number_data_point::Value::AsInt(7)));
+            }
+            other => panic!("{other:?}"),
+        }
+        match &metrics[1].data {
+            Some(m::metric::Data::Histogram(h)) => {
+                let p = &h.data_points[0];
+                assert_eq!((p.count, p.sum, p.min, p.max), (3, Some(4.5), None, Some(3.0)));
+            }
+            other => panic!("{other:?}"),
+        }
+        let err = metrics_err(&pickle(batch(vec![metric("summary", number)])));
+        assert!(err.contains("unknown kind \"summary\""), "{err}");
+    }
+
+    fn metrics_err(bytes: &[u8]) -> String {
+        metrics(bytes).unwrap_err()
+    }
 }

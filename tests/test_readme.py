@@ -66,5 +66,5 @@ def test_python_snippet_runs(block: str, store: Path) -> None:
 def test_sql_snippet_runs(statement: str, store: Path) -> None:
     connection = duckdb.connect()
     connection.execute(f"SET file_search_path = '{store}'")
-    (count,) = connection.sql(f"SELECT count(*) FROM ({statement})").fetchone() or (0,)
+    ((count,),) = connection.sql(f"SELECT count(*) FROM ({statement})").fetchall()
     assert count > 0, statement

@@ -117,23 +117,9 @@ pub enum OtlpError {
     Internal(String),
 }
 
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.ends_with(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
-
 impl From<core::OtlpError> for OtlpError {
     fn from(err: core::OtlpError) -> Self {
-        let message = chain(&err);
+        let message = err.full_message();
         match err {
             core::OtlpError::InvalidConfig { .. } => OtlpError::InvalidConfig(message),
             core::OtlpError::OutputDir { .. } => OtlpError::OutputDir(message),

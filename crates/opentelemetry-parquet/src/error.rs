@@ -136,6 +136,12 @@ impl OtlpError {
     pub(crate) fn config(field: &str, reason: impl Into<String>) -> Self {
         Self::InvalidConfig { field: field.to_owned(), reason: reason.into() }
     }
+
+    /// The message followed by every underlying cause (`source()` chain), joined by `: `. This
+    /// is what `OTelSdkError::InternalFailure` and the Python bindings carry.
+    pub fn full_message(&self) -> String {
+        error_chain(self)
+    }
 }
 
 /// The error's message followed by every `source()` in its chain, joined by `: `.

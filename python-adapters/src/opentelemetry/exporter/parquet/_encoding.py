@@ -21,6 +21,7 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.util import BoundedList
+
 from opentelemetry_parquet import OtlpError
 
 _PROTOCOL = 5
@@ -29,20 +30,20 @@ _PROTOCOL = 5
 def _attrs(attributes: Any) -> dict[str, Any] | None:
     """The attribute dict without copying when it is the SDK's own ``BoundedAttributes``."""
     if type(attributes) is BoundedAttributes:
-        return attributes._dict  # type: ignore[no-any-return]
+        return attributes._dict
     if not attributes:
         return None
     return dict(attributes)
 
 
 def _dropped(attributes: Any) -> int:
-    return attributes.dropped if type(attributes) is BoundedAttributes else 0  # type: ignore[no-any-return]
+    return attributes.dropped if type(attributes) is BoundedAttributes else 0
 
 
 def _items(container: Any) -> Iterable[Any]:
     """Events or links: the SDK's ``BoundedList`` (its deque, without the copy) or any sequence."""
     if type(container) is BoundedList:
-        return container._dq  # type: ignore[no-any-return]
+        return container._dq  # type: ignore[attr-defined, no-any-return]
     return container or ()
 
 
@@ -88,6 +89,16 @@ def repickle_plain(batch: bytes) -> bytes:
     return pickle.dumps(plain(pickle.loads(batch)), protocol=_PROTOCOL)  # noqa: S301 - our own bytes
 
 
+def dumps(batch: Any) -> bytes:
+    """Pickles a batch. A value of a builtin's subclass that cannot be pickled by reference (a class
+    defined inside a function, say) makes ``pickle`` fail; the batch is then pickled from plain
+    builtins instead."""
+    try:
+        return pickle.dumps(batch, protocol=_PROTOCOL)
+    except (pickle.PicklingError, AttributeError, TypeError):
+        return pickle.dumps(plain(batch), protocol=_PROTOCOL)
+
+
 def export_batch(export: Callable[[bytes], int], batch: bytes) -> int:
     """Exports a batch; if the Rust side rejects its layout because a value was a subclass of a
     builtin (pickled as a class reference), retries once with plain builtins."""
@@ -116,6 +127,8 @@ def encode_spans(spans: Sequence[ReadableSpan]) -> bytes:
             current = scope_group[1]
             last_resource, last_scope = resource, scope
         context = span._context
+        if context is None:
+            raise ValueError(f"span {span._name!r} has no span context")
         parent = span._parent
         status = span._status
         attributes = span._attributes
@@ -136,10 +149,7 @@ def encode_spans(spans: Sequence[ReadableSpan]) -> bytes:
                 span._end_time,
                 _attrs(attributes),
                 _dropped(attributes),
-                [
-                    (e._name, e._timestamp, _attrs(e._attributes), _dropped(e._attributes))
-                    for e in _items(events)
-                ]
+                [(e._name, e._timestamp, _attrs(e._attributes), _dropped(e._attributes)) for e in _items(events)]
                 if events
                 else None,
                 events.dropped if type(events) is BoundedList else 0,
@@ -166,7 +176,7 @@ def encode_spans(spans: Sequence[ReadableSpan]) -> bytes:
         _resource_group(resource, [_scope_group(scope, items) for scope, items in scopes.values()])
         for resource, scopes in groups.values()
     ]
-    return pickle.dumps(batch, protocol=_PROTOCOL)
+    return dumps(batch)
 
 
 def _id(value: int | None, size: int) -> bytes | None:
@@ -197,11 +207,26 @@ def _metric(metric: Any) -> tuple[Any, ...]:
     points: list[tuple[Any, ...]]
     if isinstance(data, (Gauge, Sum)):
         points = [
-            (dict(p.attributes or {}), p.start_time_unix_nano or 0, p.time_unix_nano, p.value, _exemplars(p.exemplars), 0)
+            (
+                dict(p.attributes or {}),
+                p.start_time_unix_nano or 0,
+                p.time_unix_nano,
+                p.value,
+                _exemplars(p.exemplars),
+                0,
+            )
             for p in data.data_points
         ]
         if isinstance(data, Sum):
-            return (metric.name, metric.description or "", metric.unit or "", "sum", data.aggregation_temporality.value, data.is_monotonic, points)
+            return (
+                metric.name,
+                metric.description or "",
+                metric.unit or "",
+                "sum",
+                data.aggregation_temporality.value,
+                data.is_monotonic,
+                points,
+            )
         return (metric.name, metric.description or "", metric.unit or "", "gauge", 0, False, points)
     if isinstance(data, Histogram):
         points = [
@@ -244,7 +269,15 @@ def _metric(metric: Any) -> tuple[Any, ...]:
         kind = "exponential_histogram"
     else:
         raise TypeError(f"unsupported metric data {type(data).__name__} in metric {metric.name!r}")
-    return (metric.name, metric.description or "", metric.unit or "", kind, data.aggregation_temporality.value, False, points)
+    return (
+        metric.name,
+        metric.description or "",
+        metric.unit or "",
+        kind,
+        data.aggregation_temporality.value,
+        False,
+        points,
+    )
 
 
 def encode_metrics(metrics_data: MetricsData) -> bytes:
@@ -264,6 +297,4 @@ def encode_metrics(metrics_data: MetricsData) -> bytes:
         )
         for rm in metrics_data.resource_metrics
     ]
-    return pickle.dumps(batch, protocol=_PROTOCOL)
-
-
+    return dumps(batch)

@@ -32,6 +32,43 @@ CONFIG_OPTIONS = (
     "retention_max_bytes",
 )
 
+# The options ParquetConfig takes as u64; the others are strings.
+_INT_OPTIONS = frozenset(
+    {
+        "flush_interval_ms",
+        "flush_rows",
+        "flush_bytes",
+        "max_buffer_bytes",
+        "export_timeout_ms",
+        "retention_max_age_secs",
+        "retention_max_bytes",
+    }
+)
+
+
+def check_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The options without ``None`` values, checked so that an error names the option (the
+    bindings' own conversion errors do not): ``output_dir`` may be any path-like object."""
+    checked: dict[str, Any] = {}
+    for name, value in options.items():
+        if value is None:
+            continue
+        if name == "output_dir":
+            if not isinstance(value, (str, bytes, os.PathLike)):
+                raise TypeError(f"option output_dir must be a str or path, not {type(value).__name__}")
+            value = os.fsdecode(value)
+        elif name in _INT_OPTIONS:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"option {name} must be an int, not {type(value).__name__}")
+            if not 0 <= value < 2**64:
+                raise ValueError(f"invalid configuration: {name}: {value} is out of range (0 to 2**64 - 1)")
+            value = int(value)
+        elif not isinstance(value, str):
+            raise TypeError(f"option {name} must be a str, not {type(value).__name__}")
+        checked[name] = value
+    return checked
+
+
 _lock = threading.Lock()
 _live: weakref.WeakSet[ParquetLibrary] = weakref.WeakSet()
 _shared: dict[tuple[tuple[str, Any], ...], ParquetLibrary] = {}
@@ -58,7 +95,7 @@ class ParquetLibrary:
             raise TypeError(f"unknown option(s) {sorted(unknown)}; expected some of {list(CONFIG_OPTIONS)}")
         if library is not None and options:
             raise TypeError("pass either an existing OtlpLibrary or options, not both")
-        self._options = {k: v for k, v in options.items() if v is not None}
+        self._options = check_options(options)
         if library is not None:
             self._options = {"output_dir": library.output_dir()}
         self._pid = os.getpid()
@@ -114,7 +151,8 @@ class ParquetLibrary:
 def shared_library(**options: Any) -> ParquetLibrary:
     """The process-wide library for these options, created on first use (so a span exporter and a
     metric exporter configured alike share one library and one writer)."""
-    key = tuple(sorted((k, v) for k, v in options.items() if v is not None))
+    unknown = set(options) - set(CONFIG_OPTIONS)
+    key = tuple(sorted((options if unknown else check_options(options)).items()))
     with _lock:
         library = _shared.get(key)
     if library is None:
@@ -132,7 +170,7 @@ def _flush_all() -> None:
         try:
             if library._pid == os.getpid() and not library._library.is_shutdown():
                 library._library.flush(None)
-        except Exception:  # noqa: BLE001 - exit handlers must not raise
+        except Exception:
             _logger.exception("opentelemetry-parquet: flush at exit failed for %r", library)
 
 
@@ -141,4 +179,3 @@ atexit.register(_flush_all)
 if hasattr(os, "register_at_fork"):
     # The child must not take our lock while another thread of the parent held it at fork time.
     os.register_at_fork(after_in_child=lambda: globals().__setitem__("_lock", threading.Lock()))
-

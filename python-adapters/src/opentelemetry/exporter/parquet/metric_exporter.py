@@ -22,9 +22,10 @@ from opentelemetry.sdk.metrics.export import (
     MetricsData,
 )
 from opentelemetry.sdk.metrics.view import Aggregation
+
 from opentelemetry_parquet import OtlpLibrary
 
-from ._encoding import export_batch, encode_metrics
+from ._encoding import encode_metrics, export_batch
 from ._library import ParquetLibrary
 from .trace_exporter import resolve_library
 

@@ -8,9 +8,10 @@ from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
 from opentelemetry_parquet import OtlpLibrary
 
-from ._encoding import export_batch, encode_spans
+from ._encoding import encode_spans, export_batch
 from ._library import ParquetLibrary, shared_library
 
 _logger = logging.getLogger(__name__)

@@ -1,0 +1,152 @@
+"""Zero-code instrumentation: ``opentelemetry-instrument`` with ``OTEL_TRACES_EXPORTER=parquet`` and
+``OTEL_METRICS_EXPORTER=parquet`` on an unmodified program that serves and fetches HTTP with the
+standard library; the urllib instrumentation's client spans and metrics land in the store.
+
+Needs ``opentelemetry-distro`` and ``opentelemetry-instrumentation-urllib`` (the package
+``opentelemetry-bootstrap -a requirements`` names for urllib) installed next to this Python.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pytest
+
+pytest.importorskip("opentelemetry.instrumentation.urllib", reason="needs opentelemetry-instrumentation-urllib")
+pytest.importorskip("opentelemetry.distro", reason="needs opentelemetry-distro")
+
+PROGRAM = textwrap.dedent(
+    """
+    import http.server
+    import threading
+    import urllib.error
+    import urllib.request
+
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b"hello"
+            self.send_response(404 if self.path == "/missing" else 200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    for path in ("/orders", "/orders/1", "/health"):
+        with urllib.request.urlopen(base + path) as response:
+            assert response.read() == b"hello"
+    try:
+        urllib.request.urlopen(base + "/missing")
+    except urllib.error.HTTPError as e:
+        assert e.code == 404
+    server.shutdown()
+    print("program finished")
+    """
+)
+
+
+def instrument_command() -> str:
+    """``opentelemetry-instrument`` of the Python running the tests."""
+    candidate = Path(sys.executable).parent / "opentelemetry-instrument"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("opentelemetry-instrument")
+    if found is None:
+        pytest.skip("opentelemetry-instrument is not installed")
+    return found
+
+
+def rows(root: Path, table: str, columns: list[str]) -> list[dict[str, Any]]:
+    dataset = ds.dataset(str(root / table), format="parquet", partitioning="hive")
+    maps = {"SpanAttributes", "SpanAttributesTypes"}
+    return [
+        {k: dict(v) if k in maps else v for k, v in row.items()}
+        for row in dataset.to_table(columns=columns).to_pylist()
+    ]
+
+
+def test_opentelemetry_instrument_writes_parquet(tmp_path: Path) -> None:
+    program = tmp_path / "app.py"
+    program.write_text(PROGRAM)
+    store = tmp_path / "otel-data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env.update(
+        OTEL_TRACES_EXPORTER="parquet",
+        OTEL_METRICS_EXPORTER="parquet",
+        OTEL_LOGS_EXPORTER="none",
+        OTEL_SERVICE_NAME="zero-code",
+        OTEL_PARQUET_OUTPUT_DIR=str(store),
+        OTEL_METRIC_EXPORT_INTERVAL="500",
+    )
+    done = subprocess.run(
+        [instrument_command(), sys.executable, str(program)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "program finished" in done.stdout
+    assert "Traceback" not in done.stderr, done.stderr
+
+    spans = rows(
+        store,
+        "traces",
+        ["SpanName", "SpanKind", "StatusCode", "SpanAttributes", "SpanAttributesTypes", "ServiceName", "ScopeName"],
+    )
+    assert len(spans) == 4
+    for span in spans:
+        assert span["SpanKind"] == "Client"
+        assert span["ServiceName"] == "zero-code"
+        assert span["ScopeName"] == "opentelemetry.instrumentation.urllib"
+        assert span["SpanName"] == "GET"
+    # Old or new HTTP semantic conventions, whichever the installed instrumentation emits.
+    by_path = {}
+    for span in spans:
+        attributes, types = span["SpanAttributes"], span["SpanAttributesTypes"]
+        url = attributes.get("url.full", attributes.get("http.url"))
+        status = attributes.get("http.response.status_code", attributes.get("http.status_code"))
+        status_type = types.get("http.response.status_code", types.get("http.status_code"))
+        assert attributes.get("http.request.method", attributes.get("http.method")) == "GET"
+        assert url is not None
+        assert status_type == "int"
+        by_path[urlsplit(url).path] = (status, span["StatusCode"])
+    assert by_path == {
+        "/orders": ("200", "Unset"),
+        "/orders/1": ("200", "Unset"),
+        "/health": ("200", "Unset"),
+        "/missing": ("404", "Error"),
+    }
+
+    histograms = rows(store, "metrics_histogram", ["MetricName", "Count", "Sum", "ServiceName", "ScopeName"])
+    durations = [h for h in histograms if h["MetricName"] in ("http.client.duration", "http.client.request.duration")]
+    assert durations, sorted({h["MetricName"] for h in histograms})
+    for h in durations:
+        assert h["ServiceName"] == "zero-code"
+        assert h["ScopeName"] == "opentelemetry.instrumentation.urllib"
+        assert h["Count"] >= 1
+    # Cumulative points: the last collection (at exit) has seen all four requests.
+    table = ds.dataset(str(store / "metrics_histogram"), format="parquet", partitioning="hive").to_table()
+    wanted = pa.array(["http.client.duration", "http.client.request.duration"])
+    duration_rows = table.filter(pc.is_in(table.column("MetricName"), value_set=wanted))
+    times = duration_rows.column("TimeUnix").cast(pa.int64())
+    final = duration_rows.filter(pc.equal(times, pc.max(times)))
+    assert sum(final.column("Count").to_pylist()) == 4

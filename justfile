@@ -8,9 +8,13 @@ default:
 demo:
     cargo xtask demo
 
-# Every check and test: rustfmt, clippy, Rust tests, doctests, examples.
+# Every check and test: rustfmt, clippy, Rust tests, doctests, examples, then both Python wheels in a fresh venv with ruff, mypy and pytest.
 test-all:
     cargo xtask test-all
+
+# Build the Python wheels into dist/: opentelemetry-parquet (maturin, release) and opentelemetry-exporter-parquet.
+wheels:
+    cargo xtask wheels
 
 # Benchmark exporting to disk vs OTLP protobuf and JSON-lines files, print the ratios (`just bench --quick`: shorter).
 bench *ARGS:

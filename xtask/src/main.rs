@@ -2,7 +2,9 @@
 
 mod bench;
 mod demo;
+mod python;
 mod test_all;
+mod wheels;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -19,8 +21,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Task {
-    /// Run every check and test: rustfmt, clippy, Rust tests and doctests, the examples.
+    /// Run every check and test: rustfmt, clippy, Rust tests and doctests, the examples, then the
+    /// Python side (both wheels in a fresh virtualenv, ruff, mypy, pytest).
     TestAll(test_all::Args),
+    /// Build the Python wheels into dist/: the bindings (maturin, release) and the adapters.
+    Wheels(wheels::Args),
     /// Build and run the instrumented demo application, then show what landed.
     Demo(demo::Args),
     /// Benchmark exporting to disk against the OTLP protobuf and JSON-lines file formats and
@@ -31,6 +36,7 @@ enum Task {
 fn main() -> Result<()> {
     match Cli::parse().task {
         Task::TestAll(args) => args.run(),
+        Task::Wheels(args) => args.run(),
         Task::Demo(args) => args.run(),
         Task::Bench(args) => args.run(),
     }

@@ -1,29 +1,104 @@
 //! `cargo xtask test-all`.
 
-use anyhow::Result;
+use std::ffi::OsStr;
 
+use anyhow::{bail, Result};
+
+use crate::python::Venv;
+use crate::wheels::{self, Wheels, ADAPTERS};
 use crate::{cargo, run};
 
+/// The Python test and tool dependencies installed next to the wheels (one list, one place).
+const REQUIREMENTS: &str = "xtask/requirements-test.txt";
+/// Our hand-written Python: linted and format-checked (the generated `_uniffi` module is excluded
+/// by the ruff configuration in pyproject.toml).
+const PYTHON_SOURCES: [&str; 4] =
+    ["bindings/opentelemetry-parquet-ffi/python", "bindings/opentelemetry-parquet-ffi/tests", ADAPTERS, "tests"];
+/// What mypy checks.
+const TYPE_CHECKED: [&str; 3] = [
+    "bindings/opentelemetry-parquet-ffi/python/opentelemetry_parquet/__init__.pyi",
+    "python-adapters/src",
+    "bindings/opentelemetry-parquet-ffi/tests",
+];
+/// The pytest directories: the bindings', the adapters', and the cross-language tests.
+const PYTHON_TESTS: [&str; 3] = ["bindings/opentelemetry-parquet-ffi/tests", "python-adapters/tests", "tests"];
+
 #[derive(Debug, clap::Args)]
-pub(crate) struct Args {}
+pub(crate) struct Args {
+    /// Only the Python half: build the wheels, then ruff, mypy and pytest (skips the Rust checks).
+    #[arg(long)]
+    python_only: bool,
+}
 
 impl Args {
     pub(crate) fn run(self) -> Result<()> {
-        run(&mut cargo(["fmt", "--all", "--check"]))?;
-        run(&mut cargo(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
-        run(cargo(["doc", "--workspace", "--no-deps", "--quiet"]).env("RUSTDOCFLAGS", "-D warnings"))?;
-        run(&mut cargo(["test", "--workspace"]))?;
-        // The README's integration examples, against a throwaway directory.
-        let dir = tempfile_dir()?;
-        for example in ["traces", "metrics"] {
-            run(cargo(["run", "--quiet", "-p", "opentelemetry-parquet", "--example", example])
-                .env("OTEL_PARQUET_OUTPUT_DIR", &dir))?;
+        if !self.python_only {
+            rust()?;
         }
-        run(cargo(["run", "--quiet", "-p", "opentelemetry-parquet-cli", "--", "inspect", "--rows", "1"]).arg(&dir))?;
-        std::fs::remove_dir_all(&dir)?;
+        python(&wheels::build()?)?;
         eprintln!("\ntest-all: everything passed");
         Ok(())
     }
+}
+
+/// The Rust half: rustfmt, clippy, docs, tests and doctests, the README's examples.
+fn rust() -> Result<()> {
+    run(&mut cargo(["fmt", "--all", "--check"]))?;
+    run(&mut cargo(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    run(cargo(["doc", "--workspace", "--no-deps", "--quiet"]).env("RUSTDOCFLAGS", "-D warnings"))?;
+    run(&mut cargo(["test", "--workspace"]))?;
+    // The README's integration examples, against a throwaway directory.
+    let dir = tempfile_dir()?;
+    for example in ["traces", "metrics"] {
+        run(cargo(["run", "--quiet", "-p", "opentelemetry-parquet", "--example", example])
+            .env("OTEL_PARQUET_OUTPUT_DIR", &dir))?;
+    }
+    run(cargo(["run", "--quiet", "-p", "opentelemetry-parquet-cli", "--", "inspect", "--rows", "1"]).arg(&dir))?;
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+/// The Python half: a fresh virtualenv with both wheels and the test tools, then ruff, mypy and
+/// pytest over our Python, run from the workspace root (their settings are in pyproject.toml).
+fn python(wheels: &Wheels) -> Result<()> {
+    let root = crate::root();
+    let venv = Venv::fresh(root.join(".venv-test"))?;
+    venv.pip_install([
+        OsStr::new("--requirement"),
+        OsStr::new(REQUIREMENTS),
+        wheels.bindings.as_os_str(),
+        wheels.adapters.as_os_str(),
+    ])?;
+
+    let sources = existing(&PYTHON_SOURCES);
+    run(venv.python(["-m", "ruff", "check", "--no-cache"]).args(&sources))?;
+    run(venv.python(["-m", "ruff", "format", "--check", "--no-cache"]).args(&sources))?;
+    // The bindings' package (its typed stub), the adapters' sources, and the bindings' tests,
+    // which use the stub as users do. Imports of either package resolve to these sources
+    // (mypy_path), not to the installed wheels.
+    run(venv.python(["-m", "mypy", "--strict"]).args(existing(&TYPE_CHECKED)))?;
+    let tests = existing(&PYTHON_TESTS);
+    if tests.is_empty() {
+        bail!("none of the Python test directories exists: {PYTHON_TESTS:?}");
+    }
+    // Exit code 5 (no tests collected) fails like any other.
+    run(venv.python(["-m", "pytest"]).args(&tests))
+}
+
+/// The paths that exist, saying which are skipped (only ones that truly do not exist).
+fn existing<'a>(paths: &[&'a str]) -> Vec<&'a str> {
+    let root = crate::root();
+    paths
+        .iter()
+        .copied()
+        .filter(|path| {
+            let exists = root.join(path).exists();
+            if !exists {
+                eprintln!("(skipping {path}: it does not exist)");
+            }
+            exists
+        })
+        .collect()
 }
 
 fn tempfile_dir() -> Result<std::path::PathBuf> {

@@ -21,7 +21,7 @@
 //!                   links: [link, ...] | None, dropped_links: int,
 //!                   status_code: int (0 unset, 1 ok, 2 error), status_description: str | None)
 //! event          = (name: str, time_unix_nano: int, attributes: dict | None, dropped_attributes: int)
-//! link           = (trace_id: bytes, span_id: bytes, trace_flags: int, is_remote: bool,
+//! link           = (trace_id: bytes[16], span_id: bytes[8], trace_flags: int, is_remote: bool,
 //!                   trace_state: str, attributes: dict | None, dropped_attributes: int)
 //! ```
 //! Metrics (same resource and scope groups, with metrics in place of spans):
@@ -38,8 +38,12 @@
 //!                   zero_threshold: float, positive: (offset, [int]) | None,
 //!                   negative: (offset, [int]) | None, min, max, exemplars, flags)
 //! exemplar       = (filtered_attributes, time_unix_nano, value: int | float,
-//!                   span_id: bytes | None, trace_id: bytes | None)
+//!                   span_id: bytes[8] | None, trace_id: bytes[16] | None)
 //! ```
+//! Pickle without the memo (`pickle.Pickler(..., protocol=5)` with `fast = True`), as the Python
+//! exporters do: serde-pickle 1.2 rejects a batch that references one container twice
+//! (birkenfeld/serde-pickle#24), and resolving memo references costs a copy each.
+//!
 //! Attribute dicts map `str` to `str`, `bool`, `int` (64-bit), `float`, `bytes` or a list/tuple
 //! of those; their order is kept. Flags are stored as the Rust exporters store them:
 //! `trace_flags | 0x100`, plus `0x200` when the parent (or linked) context is remote. SDK
@@ -357,8 +361,67 @@ fn convert_span(s: PySpan) -> Span {
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct PyMetric(String, String, String, String, i32, bool, Vec<serde_pickle::Value>);
+/// A metric: its points are decoded straight into the layout its `kind` names (no generic value
+/// tree in between, which would also lose the order of their attribute dicts).
+#[derive(Debug)]
+struct PyMetric {
+    name: String,
+    description: String,
+    unit: String,
+    temporality: i32,
+    is_monotonic: bool,
+    points: Points,
+}
+
+#[derive(Debug)]
+enum Points {
+    Gauge(Vec<PyNumberPoint>),
+    Sum(Vec<PyNumberPoint>),
+    Histogram(Vec<PyHistogramPoint>),
+    ExponentialHistogram(Vec<PyExpHistogramPoint>),
+}
+
+impl<'de> Deserialize<'de> for PyMetric {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = PyMetric;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a metric (name, description, unit, kind, temporality, is_monotonic, points)")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<PyMetric, A::Error> {
+                fn next<'de, A: SeqAccess<'de>, T: Deserialize<'de>>(
+                    seq: &mut A,
+                    i: usize,
+                    what: &str,
+                ) -> Result<T, A::Error> {
+                    seq.next_element()?
+                        .ok_or_else(|| de::Error::custom(format!("metric tuple ends before {what} (element {i})")))
+                }
+                let name: String = next(&mut seq, 0, "its name")?;
+                let description = next(&mut seq, 1, "description")?;
+                let unit = next(&mut seq, 2, "unit")?;
+                let kind: String = next(&mut seq, 3, "kind")?;
+                let temporality = next(&mut seq, 4, "aggregation_temporality")?;
+                let is_monotonic = next(&mut seq, 5, "is_monotonic")?;
+                let bad = |e: A::Error| de::Error::custom(format!("malformed data point of metric {name:?}: {e}"));
+                let points = match kind.as_str() {
+                    "gauge" => Points::Gauge(next(&mut seq, 6, "points").map_err(bad)?),
+                    "sum" => Points::Sum(next(&mut seq, 6, "points").map_err(bad)?),
+                    "histogram" => Points::Histogram(next(&mut seq, 6, "points").map_err(bad)?),
+                    "exponential_histogram" => Points::ExponentialHistogram(next(&mut seq, 6, "points").map_err(bad)?),
+                    other => {
+                        return Err(de::Error::custom(format!(
+                            "metric {name:?} has unknown kind {other:?} (expected gauge, sum, histogram or exponential_histogram)"
+                        )))
+                    }
+                };
+                Ok(PyMetric { name, description, unit, temporality, is_monotonic, points })
+            }
+        }
+        d.deserialize_tuple(7, V)
+    }
+}
 
 #[derive(Debug, Deserialize)]
 struct PyExemplar(Attrs, u64, PyNumber, Option<SpanId>, Option<TraceId>);
@@ -422,16 +485,8 @@ fn exemplars(list: Option<Vec<PyExemplar>>) -> Vec<m::Exemplar> {
         .collect()
 }
 
-fn points<T: for<'de> Deserialize<'de>>(metric: &str, values: Vec<serde_pickle::Value>) -> Result<Vec<T>, String> {
-    values
-        .into_iter()
-        .map(|v| serde_pickle::from_value(v).map_err(|e| format!("malformed data point of metric {metric:?}: {e}")))
-        .collect()
-}
-
-fn convert_metric(metric: PyMetric) -> Result<m::Metric, String> {
-    let PyMetric(name, description, unit, kind, temporality, is_monotonic, raw) = metric;
-    let number = |p: PyNumberPoint| m::NumberDataPoint {
+fn number(p: PyNumberPoint) -> m::NumberDataPoint {
+    m::NumberDataPoint {
         attributes: p.0.into_key_values(),
         start_time_unix_nano: p.1,
         time_unix_nano: p.2,
@@ -441,18 +496,22 @@ fn convert_metric(metric: PyMetric) -> Result<m::Metric, String> {
         }),
         exemplars: exemplars(p.4),
         flags: p.5,
-    };
-    let data = match kind.as_str() {
-        "gauge" => m::metric::Data::Gauge(m::Gauge {
-            data_points: points::<PyNumberPoint>(&name, raw)?.into_iter().map(number).collect(),
-        }),
-        "sum" => m::metric::Data::Sum(m::Sum {
-            data_points: points::<PyNumberPoint>(&name, raw)?.into_iter().map(number).collect(),
+    }
+}
+
+fn convert_metric(metric: PyMetric) -> m::Metric {
+    let PyMetric { name, description, unit, temporality, is_monotonic, points } = metric;
+    let data = match points {
+        Points::Gauge(points) => {
+            m::metric::Data::Gauge(m::Gauge { data_points: points.into_iter().map(number).collect() })
+        }
+        Points::Sum(points) => m::metric::Data::Sum(m::Sum {
+            data_points: points.into_iter().map(number).collect(),
             aggregation_temporality: temporality,
             is_monotonic,
         }),
-        "histogram" => m::metric::Data::Histogram(m::Histogram {
-            data_points: points::<PyHistogramPoint>(&name, raw)?
+        Points::Histogram(points) => m::metric::Data::Histogram(m::Histogram {
+            data_points: points
                 .into_iter()
                 .map(|p| m::HistogramDataPoint {
                     attributes: p.0.into_key_values(),
@@ -470,8 +529,8 @@ fn convert_metric(metric: PyMetric) -> Result<m::Metric, String> {
                 .collect(),
             aggregation_temporality: temporality,
         }),
-        "exponential_histogram" => m::metric::Data::ExponentialHistogram(m::ExponentialHistogram {
-            data_points: points::<PyExpHistogramPoint>(&name, raw)?
+        Points::ExponentialHistogram(points) => m::metric::Data::ExponentialHistogram(m::ExponentialHistogram {
+            data_points: points
                 .into_iter()
                 .map(|p| {
                     let buckets = |b: Option<(i32, Vec<u64>)>| {
@@ -500,13 +559,8 @@ fn convert_metric(metric: PyMetric) -> Result<m::Metric, String> {
                 .collect(),
             aggregation_temporality: temporality,
         }),
-        other => {
-            return Err(format!(
-                "metric {name:?} has unknown kind {other:?} (expected gauge, sum, histogram or exponential_histogram)"
-            ))
-        }
     };
-    Ok(m::Metric { name, description, unit, metadata: vec![], data: Some(data) })
+    m::Metric { name, description, unit, metadata: vec![], data: Some(data) }
 }
 
 /// Decodes a metrics batch into the OTLP request it stands for.
@@ -519,7 +573,7 @@ pub(crate) fn metrics(bytes: &[u8]) -> Result<ExportMetricsServiceRequest, Strin
             scope_metrics.push(m::ScopeMetrics {
                 scope: scope(name, version, scope_attrs),
                 schema_url: scope_schema_url.unwrap_or_default(),
-                metrics: metrics.into_iter().map(convert_metric).collect::<Result<_, _>>()?,
+                metrics: metrics.into_iter().map(convert_metric).collect(),
             });
         }
         resource_metrics.push(m::ResourceMetrics {

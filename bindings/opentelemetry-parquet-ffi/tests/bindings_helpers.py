@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
-import pyarrow.dataset as ds
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.dataset as ds  # type: ignore[import-untyped]
 
 from opentelemetry_parquet import OtlpLibrary, ParquetConfig
 
@@ -266,14 +266,13 @@ def table(root: str | Path, name: str) -> pa.Table:
 
 def rows(root: str | Path, name: str) -> list[dict[str, Any]]:
     """The rows of one table as dicts (map columns as lists of (key, value) pairs, in order)."""
-    return table(root, name).to_pylist()
+    found: list[dict[str, Any]] = table(root, name).to_pylist()
+    return found
 
 
 def duck(root: str | Path, name: str, select: str, where: str = "true", order: str = "1") -> list[tuple[Any, ...]]:
     """``SELECT <select> FROM <name> WHERE <where> ORDER BY <order>``, read by DuckDB."""
     pattern = str(Path(root) / name / "**" / "*.parquet")
-    query = (
-        f"SELECT {select} FROM read_parquet('{pattern}', hive_partitioning = true) WHERE {where} ORDER BY {order}"
-    )
+    query = f"SELECT {select} FROM read_parquet('{pattern}', hive_partitioning = true) WHERE {where} ORDER BY {order}"
     with duckdb.connect() as con:
         return con.execute(query).fetchall()

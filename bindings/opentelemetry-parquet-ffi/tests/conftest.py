@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from bindings_helpers import open_library
+
 from opentelemetry_parquet import OtlpLibrary
 
 

@@ -3,11 +3,13 @@
 //! library while flushes run, two libraries writing into one directory, and shutdown racing
 //! exports. Every row must be stored exactly once with its attributes intact.
 
+mod common;
+use common::block_on;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
-use std::task::{Context as TaskContext, Poll, Wake, Waker};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arrow_array::cast::AsArray;
@@ -34,23 +36,6 @@ use opentelemetry_sdk::Resource;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-/// Polls a future to completion on the current thread (the exporters return ready futures).
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    struct NoopWake;
-    impl Wake for NoopWake {
-        fn wake(self: Arc<Self>) {}
-    }
-    let waker = Waker::from(Arc::new(NoopWake));
-    let mut cx = TaskContext::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-        std::thread::yield_now();
-    }
-}
 
 fn library(dir: &Path, flush_rows: usize) -> OtlpLibrary {
     OtlpLibrary::new(Config::builder().output_dir(dir).flush_rows(flush_rows).build().expect("config"))

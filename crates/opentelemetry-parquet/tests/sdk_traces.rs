@@ -3,8 +3,9 @@
 //! compared with the SDK's span contexts and with `opentelemetry-proto`'s own SDK-to-OTLP
 //! conversion of the same spans.
 
-use std::sync::Arc;
-use std::task::{Context as TaskContext, Poll, Wake, Waker};
+mod common;
+use common::block_on;
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arrow_array::cast::AsArray;
@@ -28,23 +29,6 @@ use opentelemetry_sdk::Resource;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-/// Polls a future to completion on the current thread (the exporters return ready futures).
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    struct NoopWake;
-    impl Wake for NoopWake {
-        fn wake(self: Arc<Self>) {}
-    }
-    let waker = Waker::from(Arc::new(NoopWake));
-    let mut cx = TaskContext::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-        std::thread::yield_now();
-    }
-}
 
 fn new_library(dir: &std::path::Path) -> OtlpLibrary {
     OtlpLibrary::new(Config::builder().output_dir(dir).build().expect("config")).expect("library")

@@ -200,6 +200,14 @@ impl Config {
         Self::builder().with_env()?.build()
     }
 
+    /// The same configuration with `output_dir` made absolute (against the current directory),
+    /// so that a later `chdir` cannot split the store.
+    pub(crate) fn with_absolute_output_dir(mut self) -> Result<Config> {
+        self.output_dir = std::path::absolute(&self.output_dir)
+            .map_err(|source| OtlpError::OutputDir { path: self.output_dir.clone(), source })?;
+        Ok(self)
+    }
+
     /// Directory under which the tables are written.
     pub fn output_dir(&self) -> &Path {
         &self.output_dir
@@ -317,7 +325,13 @@ impl ConfigBuilder {
         self.with_vars(|name| std::env::var(name).ok())
     }
 
-    pub(crate) fn with_vars(mut self, get: impl Fn(&str) -> Option<String>) -> Result<Self> {
+    /// Like [`with_env`](Self::with_env), with the variables read through `get` (a name of
+    /// [`env`] in, its value out; `None` or a blank value leaves the option as it is). The
+    /// bindings use it so that an explicitly passed option is not overridden by its variable.
+    ///
+    /// # Errors
+    /// [`OtlpError::InvalidConfig`] naming the variable whose value does not parse.
+    pub fn with_vars(mut self, get: impl Fn(&str) -> Option<String>) -> Result<Self> {
         let var = |name: &str| get(name).filter(|v| !v.trim().is_empty());
         if let Some(v) = var(env::OUTPUT_DIR) {
             self.config.output_dir = PathBuf::from(v);

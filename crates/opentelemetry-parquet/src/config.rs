@@ -95,6 +95,9 @@ pub fn parse_temporality(value: &str) -> Result<Temporality> {
     parse_temporality_field("temporality", value)
 }
 
+/// The longest `retention_max_age` accepted: 100 years of 365.25 days.
+pub const MAX_RETENTION_AGE: Duration = Duration::from_secs(36_525 * 86_400);
+
 /// Configuration of an [`OtlpLibrary`](crate::OtlpLibrary).
 ///
 /// Build one with [`Config::builder`], or read it from `OTEL_PARQUET_*` environment variables
@@ -405,8 +408,16 @@ impl ConfigBuilder {
                 format!("{:?} is not supported by the Arrow IPC format (use zstd, lz4 or none)", c.compression),
             ));
         }
-        if c.retention_max_age.is_some_and(|a| a.is_zero()) {
-            return Err(OtlpError::config("retention_max_age", "must be greater than zero"));
+        if let Some(age) = c.retention_max_age {
+            if age < Duration::from_secs(1) || age > MAX_RETENTION_AGE {
+                return Err(OtlpError::config(
+                    "retention_max_age",
+                    format!(
+                        "{age:?} is out of range: between one second and 100 years ({} seconds)",
+                        MAX_RETENTION_AGE.as_secs()
+                    ),
+                ));
+            }
         }
         if c.retention_max_bytes == Some(0) {
             return Err(OtlpError::config("retention_max_bytes", "must be greater than zero"));
@@ -487,6 +498,16 @@ mod tests {
     }
 
     #[test]
+    fn retention_age_limits() {
+        assert!(Config::builder().retention_max_age(MAX_RETENTION_AGE).build().is_ok());
+        assert!(Config::builder().retention_max_age(Duration::from_secs(1)).build().is_ok());
+        for secs in ["18446744073709551615", "10000000000000000000", "9223372036854775808"] {
+            let err = from_vars(&[(env::RETENTION_MAX_AGE_SECS, secs)]).unwrap_err();
+            assert!(matches!(&err, OtlpError::InvalidConfig { field, .. } if field == "retention_max_age"), "{err}");
+        }
+    }
+
+    #[test]
     fn empty_variables_are_ignored() {
         assert_eq!(from_vars(&[(env::OUTPUT_DIR, ""), (env::FLUSH_ROWS, " ")]).unwrap(), Config::default());
     }
@@ -518,6 +539,10 @@ mod tests {
             (Config::builder().format(StorageFormat::ArrowIpc).compression(Compression::Snappy), "compression"),
             (Config::builder().retention_max_bytes(0), "retention_max_bytes"),
             (Config::builder().retention_max_age(Duration::ZERO), "retention_max_age"),
+            (Config::builder().retention_max_age(Duration::from_millis(999)), "retention_max_age"),
+            (Config::builder().retention_max_age(MAX_RETENTION_AGE + Duration::from_secs(1)), "retention_max_age"),
+            (Config::builder().retention_max_age(Duration::from_secs(u64::MAX)), "retention_max_age"),
+            (Config::builder().retention_max_age(Duration::from_secs(1 << 63)), "retention_max_age"),
         ];
         for (builder, field) in cases {
             match builder.build() {

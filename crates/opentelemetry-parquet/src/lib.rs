@@ -38,16 +38,18 @@ mod library;
 pub mod metrics;
 mod reader;
 mod retention;
+mod store_lock;
 mod table;
 mod time;
 pub mod trace;
 mod writer;
 
-pub use config::{env, parse_temporality, Compression, Config, ConfigBuilder, StorageFormat};
+pub use config::{env, parse_temporality, Compression, Config, ConfigBuilder, StorageFormat, MAX_RETENTION_AGE};
 pub use error::{OtlpError, Result};
 pub use library::OtlpLibrary;
 pub use metrics::OtlpMetricExporter;
 pub use reader::{read_file, StoreReader};
+pub use retention::RetentionStats;
 pub use table::Table;
 pub use trace::OtlpSpanExporter;
 

@@ -1,9 +1,16 @@
 //! Writing chunks as files: a temporary name, fsync, then an atomic rename into the Hive layout
-//! `<output_dir>/<table>/date=YYYY-MM-DD/hour=HH/part-<uuid>.<ext>`.
+//! `<output_dir>/<table>/date=YYYY-MM-DD/hour=HH/part-<uuidv7>.<ext>`.
+//!
+//! The temporary name is `.part-<uuidv7>.<ext>.<writer id>.tmp` in the same directory: hidden,
+//! ending in `.tmp` (so neither [`StoreReader`](crate::StoreReader) nor a `**/*.parquet` glob
+//! ever matches it), and naming the writer whose lock (`.writers/<writer id>.lock`, see
+//! [`store_lock`](crate::store_lock)) tells whether it is still being written or was left by a
+//! crash.
 
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression as ParquetCompression, ZstdLevel};
@@ -12,22 +19,86 @@ use parquet::file::properties::WriterProperties;
 use crate::buffer::Chunk;
 use crate::config::{Compression, Config, StorageFormat};
 use crate::error::{OtlpError, Result};
+use crate::store_lock::WriterLock;
 
 /// Prefix of every data file this crate writes; retention only ever touches such files.
 pub(crate) const FILE_PREFIX: &str = "part-";
 /// Suffix of files being written; readers skip them.
 pub(crate) const TEMP_SUFFIX: &str = ".tmp";
+/// How often creating a file is tried when its partition directory vanished in between
+/// (removed by retention in this or another process); attempt `n` first sleeps `n - 1` ms.
+const CREATE_ATTEMPTS: u64 = 16;
 
 #[derive(Debug)]
 pub(crate) struct Writer {
     dir: PathBuf,
     format: StorageFormat,
     compression: Compression,
+    /// This writer's lock and latest files (see [`Identity`]).
+    identity: Mutex<Identity>,
+}
+
+/// A writer's identity in the store and the files it published for retention to spare.
+#[derive(Debug, Default)]
+struct Identity {
+    /// Taken before the first file is written (not at construction, so that a library created
+    /// before a fork holds no lock the child would inherit).
+    lock: Option<WriterLock>,
+    /// Files of the latest completed cycle that wrote.
+    previous: Vec<String>,
+    /// Files written by the cycle in progress.
+    current: Vec<String>,
 }
 
 impl Writer {
     pub(crate) fn new(config: &Config) -> Self {
-        Writer { dir: config.output_dir().to_path_buf(), format: config.format(), compression: config.compression() }
+        Writer {
+            dir: config.output_dir().to_path_buf(),
+            format: config.format(),
+            compression: config.compression(),
+            identity: Mutex::new(Identity::default()),
+        }
+    }
+
+    /// The store root.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn identity(&self) -> std::sync::MutexGuard<'_, Identity> {
+        self.identity.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// This writer's id, taking its lock in the store first if not yet held.
+    pub(crate) fn writer_id(&self) -> Result<String> {
+        let mut identity = self.identity();
+        let lock = match &mut identity.lock {
+            Some(lock) => lock,
+            empty => empty.insert(
+                WriterLock::acquire(&self.dir)
+                    .map_err(|e| OtlpError::io(self.dir.join(crate::store_lock::WRITERS_DIR), e))?,
+            ),
+        };
+        Ok(lock.id().to_owned())
+    }
+
+    /// Ends a cycle that wrote: its files become the "latest completed cycle", which stays
+    /// published (spared by retention in every process) until the next cycle that writes ends.
+    pub(crate) fn end_cycle(&self) {
+        let mut identity = self.identity();
+        identity.previous = std::mem::take(&mut identity.current);
+    }
+
+    /// Adds a file just written to the published list (`.writers/<id>.latest`): the latest
+    /// completed cycle and the one in progress. Best effort: a failure only means other
+    /// processes' retention does not know to spare the file.
+    fn published(&self, name: String) {
+        let mut identity = self.identity();
+        identity.current.push(name);
+        if let Some(lock) = &identity.lock {
+            let names: Vec<String> = identity.previous.iter().chain(&identity.current).cloned().collect();
+            let _ = lock.publish_latest(&names);
+        }
     }
 
     /// Creates the output directory and proves it is writable, so that a bad directory is
@@ -43,14 +114,18 @@ impl Writer {
     /// Writes one chunk as a new file and returns its path. The file appears under its final
     /// name only once complete and synced; on error nothing is left behind.
     pub(crate) fn write(&self, chunk: &Chunk) -> Result<PathBuf> {
+        let writer_id = self.writer_id()?;
         let dir = self.dir.join(chunk.table.name()).join(chunk.partition.dir());
-        std::fs::create_dir_all(&dir).map_err(|e| OtlpError::io(&dir, e))?;
         let name = format!("{FILE_PREFIX}{}.{}", uuid::Uuid::now_v7(), self.format.extension());
         let final_path = dir.join(&name);
-        let temp_path = dir.join(format!(".{name}{TEMP_SUFFIX}"));
-        let result = self.write_file(&temp_path, chunk).and_then(|()| {
+        let temp_path = dir.join(temp_name(&name, &writer_id));
+        let file = create_in_partition(&dir, &temp_path)?;
+        // From here on the directory holds the temporary file, so it is not empty and cannot be
+        // removed before the rename.
+        let result = self.write_file(file, &temp_path, chunk).and_then(|()| {
             std::fs::rename(&temp_path, &final_path).map_err(|e| OtlpError::io(&final_path, e))?;
             sync_dir(&dir);
+            self.published(name);
             Ok(final_path)
         });
         if result.is_err() {
@@ -59,8 +134,7 @@ impl Writer {
         result
     }
 
-    fn write_file(&self, path: &Path, chunk: &Chunk) -> Result<()> {
-        let file = File::create(path).map_err(|e| OtlpError::io(path, e))?;
+    fn write_file(&self, file: File, path: &Path, chunk: &Chunk) -> Result<()> {
         let file = match self.format {
             StorageFormat::Parquet => {
                 let props = WriterProperties::builder().set_compression(self.parquet_compression()).build();
@@ -104,6 +178,49 @@ impl Writer {
     }
 }
 
+/// `.part-<uuid>.<ext>.<writer id>.tmp` for the data file `part-<uuid>.<ext>`.
+pub(crate) fn temp_name(final_name: &str, writer_id: &str) -> String {
+    format!(".{final_name}.{writer_id}{TEMP_SUFFIX}")
+}
+
+/// The writer id in a temporary file name of [`temp_name`]'s shape, `None` for any other name
+/// (including the `.part-<uuid>.<ext>.tmp` of versions before writer ids).
+pub(crate) fn temp_writer_id(name: &str) -> Option<&str> {
+    let rest = name.strip_prefix('.')?.strip_prefix(FILE_PREFIX)?.strip_suffix(TEMP_SUFFIX)?;
+    let (_, id) = rest.rsplit_once('.')?;
+    crate::store_lock::is_writer_id(id).then_some(id)
+}
+
+/// Whether `name` is a temporary file of this crate (any version).
+pub(crate) fn is_temp_file(name: &str) -> bool {
+    name.starts_with(&format!(".{FILE_PREFIX}")) && name.ends_with(TEMP_SUFFIX)
+}
+
+/// Creates `path` in the partition directory `dir`, creating the directory first. Retention
+/// (here or in another process) may remove an empty partition directory at any moment, which
+/// makes `create_dir_all` or the create fail with "not found" or "file exists": both are retried
+/// with the directory recreated.
+fn create_in_partition(dir: &Path, path: &Path) -> Result<File> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let result = std::fs::create_dir_all(dir)
+            .map_err(|e| (dir, e))
+            .and_then(|()| File::create_new(path).map_err(|e| (path, e)));
+        match result {
+            Ok(file) => return Ok(file),
+            Err((_, e))
+                if attempt < CREATE_ATTEMPTS
+                    && matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::AlreadyExists)
+                    && !path.exists() =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(attempt));
+            }
+            Err((p, e)) => return Err(OtlpError::io(p, e)),
+        }
+    }
+}
+
 /// Makes a rename durable. Directories cannot be opened for syncing on Windows, where
 /// `MoveFileEx` metadata is journaled by NTFS; there this is a no-op.
 fn sync_dir(dir: &Path) {
@@ -120,4 +237,93 @@ pub(crate) fn is_data_file(name: &str) -> bool {
     name.starts_with(FILE_PREFIX)
         && (name.ends_with(".parquet") || name.ends_with(".arrow"))
         && !name.ends_with(TEMP_SUFFIX)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    use arrow_array::{Int64Array, RecordBatch};
+
+    use super::*;
+    use crate::table::Table;
+    use crate::time::Partition;
+
+    fn chunk() -> Chunk {
+        let batch = RecordBatch::try_from_iter([("x", Arc::new(Int64Array::from(vec![1, 2, 3])) as _)]).unwrap();
+        Chunk { table: Table::ALL[0], partition: Partition::of(0), batch, bytes: 0 }
+    }
+
+    fn writer(dir: &Path) -> Writer {
+        Writer::new(&Config::builder().output_dir(dir).build().unwrap())
+    }
+
+    #[test]
+    fn temp_names_carry_the_writer_id_and_are_never_data_files() {
+        let id = "0123456789abcdef0123456789abcdef";
+        let name = temp_name("part-0190c3f2-0000-7000-8000-000000000000.parquet", id);
+        assert_eq!(name, format!(".part-0190c3f2-0000-7000-8000-000000000000.parquet.{id}.tmp"));
+        assert_eq!(temp_writer_id(&name), Some(id));
+        assert!(is_temp_file(&name) && !is_data_file(&name));
+        // The shape of versions before writer ids: a temporary file, but no writer to ask.
+        let legacy = ".part-0190c3f2-0000-7000-8000-000000000000.parquet.tmp";
+        assert!(is_temp_file(legacy));
+        assert_eq!(temp_writer_id(legacy), None);
+    }
+
+    #[test]
+    fn a_write_takes_the_writer_lock_first() {
+        let tmp = tempfile::tempdir().unwrap();
+        let w = writer(tmp.path());
+        assert!(crate::store_lock::writer_ids(tmp.path()).is_empty(), "no lock before the first write");
+        let path = w.write(&chunk()).unwrap();
+        assert!(is_data_file(&path.file_name().unwrap().to_string_lossy()));
+        let ids = crate::store_lock::writer_ids(tmp.path());
+        assert_eq!(ids, vec![w.writer_id().unwrap()]);
+        assert_eq!(crate::store_lock::liveness(tmp.path(), &ids[0]), crate::store_lock::Liveness::Alive);
+        drop(w);
+        assert!(crate::store_lock::writer_ids(tmp.path()).is_empty(), "lock file removed with the writer");
+    }
+
+    /// Another process's retention deleting files and removing the emptied partition
+    /// directories while this writer writes into them: every write must still succeed (it used
+    /// to fail with "No such file or directory" or "File exists").
+    #[test]
+    fn writes_survive_partition_directories_removed_concurrently() {
+        let tmp = tempfile::tempdir().unwrap();
+        let w = writer(tmp.path());
+        let c = chunk();
+        let hour_dir = tmp.path().join(c.table.name()).join(c.partition.dir());
+        let date_dir = hour_dir.parent().unwrap().to_path_buf();
+        let stop = Arc::new(AtomicBool::new(false));
+        let remover = {
+            let stop = Arc::clone(&stop);
+            let hour_dir = hour_dir.clone();
+            std::thread::spawn(move || {
+                let mut removed_dirs = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    for entry in std::fs::read_dir(&hour_dir).into_iter().flatten().flatten() {
+                        if is_data_file(&entry.file_name().to_string_lossy()) {
+                            let _ = std::fs::remove_file(entry.path());
+                        }
+                    }
+                    if std::fs::remove_dir(&hour_dir).is_ok() {
+                        removed_dirs += 1;
+                    }
+                    let _ = std::fs::remove_dir(&date_dir);
+                    std::thread::sleep(std::time::Duration::from_micros(50));
+                }
+                removed_dirs
+            })
+        };
+        for i in 0..300 {
+            if let Err(e) = w.write(&c) {
+                stop.store(true, Ordering::Relaxed);
+                panic!("write {i} failed: {}", e.full_message());
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        assert!(remover.join().unwrap() > 0, "the directory was removed at least once while writing");
+    }
 }

@@ -14,6 +14,9 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, ArrayValue, KeyValue, KeyValueList};
 
+#[cfg(doc)]
+use crate::MAX_VALUE_DEPTH;
+
 /// Type tag of a string value.
 pub const TYPE_STRING: &str = "string";
 /// Type tag of an int value.
@@ -344,6 +347,49 @@ fn parse_otlp_json(json: &serde_json::Value) -> Result<Option<any_value::Value>,
     }))
 }
 
+/// The deepest value the reader accepts: more than [`MAX_VALUE_DEPTH`] (what is written now), so
+/// that stores written before that limit (protobuf decoding allowed about 47 levels) stay
+/// readable.
+const READ_DEPTH: usize = 64;
+
+/// The bracket nesting depth of a JSON text (outside strings), in one pass without recursion.
+fn json_depth(json: &str) -> usize {
+    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for b in json.bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+/// Drops a parsed JSON value without recursing (its `Drop` recurses once per level).
+fn dismantle_json(value: serde_json::Value) {
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        match v {
+            serde_json::Value::Array(items) => stack.extend(items),
+            serde_json::Value::Object(map) => stack.extend(map.into_iter().map(|(_, v)| v)),
+            _ => {}
+        }
+    }
+}
+
 /// Rebuilds `KeyValue.value` from a stored rendering and type.
 pub(crate) fn parse(rendered: &str, ty: &str) -> Result<Option<AnyValue>, String> {
     use any_value::Value;
@@ -364,14 +410,20 @@ pub(crate) fn parse(rendered: &str, ty: &str) -> Result<Option<AnyValue>, String
             Some(Value::BytesValue(BASE64.decode(rendered).map_err(|e| format!("bytes attribute {rendered:?}: {e}"))?))
         }
         json if json.starts_with('{') => {
-            // Nesting is bounded by what protobuf decoding accepted on the way in (prost stops at
-            // 100 levels); serde_json's own limit of 128 would reject values we stored.
+            // Written values nest at most MAX_VALUE_DEPTH levels (three JSON levels each); a
+            // file claiming deeper nesting is refused before anything recurses on it.
             let bad = |e: serde_json::Error| format!("attribute type JSON {json:?}: {e}");
+            let depth = json_depth(json);
+            if depth > 3 * READ_DEPTH + 1 {
+                return Err(format!("attribute type JSON nests {depth} levels, more than this crate writes"));
+            }
             let mut de = serde_json::Deserializer::from_str(json);
             de.disable_recursion_limit();
             let parsed = <serde_json::Value as serde::Deserialize>::deserialize(&mut de).map_err(bad)?;
             de.end().map_err(bad)?;
-            parse_otlp_json(&parsed)?
+            let value = parse_otlp_json(&parsed)?;
+            dismantle_json(parsed);
+            value
         }
         other => return Err(format!("unknown attribute type {other:?}")),
     };
@@ -485,6 +537,17 @@ mod tests {
         ] {
             roundtrip(Some(AnyValue { value: Some(v) }));
         }
+    }
+
+    #[test]
+    fn hostile_nesting_in_a_stored_type_is_an_error_not_an_abort() {
+        let deep = "{\"arrayValue\":{\"values\":[".repeat(10_000) + &"]}}".repeat(10_000);
+        let err = parse("", &deep).unwrap_err();
+        assert!(err.contains("more than this crate writes"), "{err}");
+        // Brackets inside strings do not count.
+        let text = format!("{{\"stringValue\":\"{}\"}}", "[".repeat(1_000));
+        assert_eq!(json_depth(&text), 1);
+        assert!(parse("", &format!("{{\"arrayValue\":{{\"values\":[{text}]}}}}")).is_ok());
     }
 
     #[test]

@@ -31,14 +31,44 @@ pub enum OtlpError {
         source: std::io::Error,
     },
 
-    /// Input bytes were not a valid OTLP protobuf message. Nothing from the message was stored.
-    #[error("malformed {message} protobuf: {source}")]
+    /// Input was not a valid OTLP message (malformed protobuf, or an attribute value nested
+    /// deeper than [`MAX_VALUE_DEPTH`](crate::MAX_VALUE_DEPTH)). Nothing from it was stored.
+    #[error("malformed {message}: {reason}")]
     Decode {
         /// The message type that was expected, e.g. `ExportTraceServiceRequest`.
         message: &'static str,
-        /// The protobuf decode error.
-        #[source]
-        source: prost::DecodeError,
+        /// What was wrong (the protobuf decode error, or the value that nests too deep).
+        reason: String,
+    },
+
+    /// An export was refused whole, before anything of it was stored, because it needs more
+    /// buffer memory than a limit allows. Split it, or raise `max_buffer_bytes`.
+    #[error("export refused, nothing of it was stored: it needs {bytes} bytes of buffer, more than {limit} ({limit_bytes} bytes)")]
+    ExportTooLarge {
+        /// The buffer bytes the export (or its largest row) needs.
+        bytes: usize,
+        /// The limit it exceeds.
+        limit_bytes: usize,
+        /// Which limit: `max_buffer_bytes`, or the largest row a file can hold.
+        limit: &'static str,
+    },
+
+    /// The library's writer thread failed (it panicked); nothing more can be stored by this
+    /// library. Every export and flush returns this at once.
+    #[error("the writer of this library failed and accepts nothing more: {reason}")]
+    WriterFailed {
+        /// What happened.
+        reason: String,
+    },
+
+    /// The library was created in another process: this process is a `fork()` child of it.
+    /// Its buffer and writer thread belong to the parent; create a new library in the child.
+    #[error("this OtlpLibrary was created in process {created_in} and cannot be used in process {current} (a forked child); create a new one")]
+    ForkedProcess {
+        /// The process that created the library.
+        created_in: u32,
+        /// This process.
+        current: u32,
     },
 
     /// A file of the store could not be written, renamed, read or deleted.
@@ -207,8 +237,8 @@ mod tests {
                 &b"\xff\xff"[..],
             )
             .unwrap_err();
-        let err = OtlpError::Decode { message: "ExportTraceServiceRequest", source };
+        let err = OtlpError::Decode { message: "ExportTraceServiceRequest", reason: source.to_string() };
         let text = error_chain(&err);
-        assert!(text.starts_with("malformed ExportTraceServiceRequest protobuf"), "{text}");
+        assert!(text.starts_with("malformed ExportTraceServiceRequest: "), "{text}");
     }
 }

@@ -35,13 +35,16 @@ mod buffer;
 mod config;
 mod error;
 mod library;
+mod lifecycle;
 pub mod metrics;
 mod reader;
 mod retention;
+mod size;
 mod store_lock;
 mod table;
 mod time;
 pub mod trace;
+mod worker;
 mod writer;
 
 pub use config::{env, parse_temporality, Compression, Config, ConfigBuilder, StorageFormat, MAX_RETENTION_AGE};
@@ -50,6 +53,7 @@ pub use library::OtlpLibrary;
 pub use metrics::OtlpMetricExporter;
 pub use reader::{read_file, StoreReader};
 pub use retention::RetentionStats;
+pub use size::MAX_VALUE_DEPTH;
 pub use table::Table;
 pub use trace::OtlpSpanExporter;
 

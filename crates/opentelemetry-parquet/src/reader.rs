@@ -62,7 +62,7 @@ impl StoreReader {
     pub fn read_batches(&self, table: Table) -> Result<Vec<RecordBatch>> {
         let mut out = Vec::new();
         for path in self.files(table)? {
-            out.extend(read_file(&path)?);
+            out.extend(read_listed(&path)?);
         }
         Ok(out)
     }
@@ -76,7 +76,7 @@ impl StoreReader {
         let mut groups = Grouper::default();
         let mut resource_spans: Vec<ResourceSpans> = Vec::new();
         for path in self.files(Table::Traces)? {
-            for batch in read_file(&path)? {
+            for batch in read_listed(&path)? {
                 for (key, span) in traces::read(&batch).map_err(|e| OtlpError::invalid_file(&path, e))? {
                     let (r, s) = groups.indices(&key, &mut resource_spans, |k| ResourceSpans {
                         resource: Some(k.resource.clone()),
@@ -110,7 +110,7 @@ impl StoreReader {
         for table in Table::ALL {
             let Some(kind) = table.metric_kind() else { continue };
             for path in self.files(table)? {
-                for batch in read_file(&path)? {
+                for batch in read_listed(&path)? {
                     let rows = metrics::read(kind, &batch).map_err(|e| OtlpError::invalid_file(&path, e))?;
                     for (key, metric) in rows {
                         let (r, s) = groups.indices(&key, &mut resource_metrics, |k| ResourceMetrics {
@@ -226,6 +226,15 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Reads a file found by listing the store: a file removed since (by retention, perhaps of
+/// another process) has no rows rather than failing the whole read.
+fn read_listed(path: &Path) -> Result<Vec<RecordBatch>> {
+    match read_file(path) {
+        Err(OtlpError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        other => other,
+    }
 }
 
 /// Reads one Parquet or Arrow IPC file (by extension).

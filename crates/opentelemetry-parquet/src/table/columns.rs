@@ -23,7 +23,7 @@ pub(crate) fn timestamp_type() -> DataType {
 }
 
 pub(crate) fn timestamp_builder() -> TimestampNanosecondBuilder {
-    TimestampNanosecondBuilder::new().with_timezone("UTC")
+    TimestampNanosecondBuilder::with_capacity(0).with_timezone("UTC")
 }
 
 /// OTLP times are `fixed64` nanoseconds; Arrow timestamps are `i64`. The bits are kept as they
@@ -36,8 +36,13 @@ pub(crate) fn i64_to_nanos(value: i64) -> u64 {
     value as u64
 }
 
-/// Lowercase hex of an ID; empty bytes give `""`.
+/// Lowercase hex of an ID. Empty and all-zero IDs (invalid in OTLP) give `""`, as the
+/// ClickHouse exporter writes them.
 pub(crate) fn append_hex(bytes: &[u8], out: &mut StringBuilder) {
+    if bytes.iter().all(|b| *b == 0) {
+        out.append_value("");
+        return;
+    }
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut buf = [0u8; 64];
     if bytes.len() * 2 <= buf.len() {
@@ -63,9 +68,45 @@ pub(crate) fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
         .collect()
 }
 
+/// A string builder that allocates nothing until used: a partition's builders cost only their
+/// struct size until rows arrive (see `size::BUILDER_BYTES`).
+pub(crate) fn string_builder() -> StringBuilder {
+    StringBuilder::with_capacity(0, 0)
+}
+
 fn map_builder() -> MapBuilder<StringBuilder, StringBuilder> {
     let names = MapFieldNames { entry: "key_value".into(), key: "key".into(), value: "value".into() };
-    MapBuilder::new(Some(names), StringBuilder::new(), StringBuilder::new())
+    MapBuilder::with_capacity(Some(names), string_builder(), string_builder(), 0)
+}
+
+/// Which entries to keep so that keys are unique, the last occurrence of a key winning (OTLP
+/// requires unique keys; SDK 0.31 span attributes keep duplicates, and a map with duplicate
+/// keys makes DuckDB refuse the whole file). `None` when the keys are already unique.
+pub(crate) fn unique_last<T>(items: &[T], key: impl Fn(&T) -> &str) -> Option<Vec<bool>> {
+    let n = items.len();
+    let has_duplicates = if n < 2 {
+        false
+    } else if n <= 16 {
+        (1..n).any(|i| (0..i).any(|j| key(&items[i]) == key(&items[j])))
+    } else {
+        let mut seen = std::collections::HashSet::with_capacity(n);
+        !items.iter().all(|item| seen.insert(key(item)))
+    };
+    if !has_duplicates {
+        return None;
+    }
+    let mut seen = std::collections::HashSet::with_capacity(n);
+    let mut keep = vec![false; n];
+    for i in (0..n).rev() {
+        keep[i] = seen.insert(key(&items[i]));
+    }
+    Some(keep)
+}
+
+/// The items of a list that survive [`unique_last`], in their order.
+pub(crate) fn unique_items<'a, T>(items: &'a [T], key: impl Fn(&T) -> &str) -> impl Iterator<Item = &'a T> + 'a {
+    let keep = unique_last(items, key);
+    items.iter().enumerate().filter(move |(i, _)| keep.as_ref().is_none_or(|k| k[*i])).map(|(_, item)| item)
 }
 
 /// `Map<Utf8, Utf8>` as the attribute columns use it.
@@ -81,13 +122,16 @@ pub(crate) struct RenderedAttrs {
 }
 
 impl RenderedAttrs {
+    /// Renders the attributes, keys made unique (the last value wins). Their values must be
+    /// measured (nesting bounded) first.
     pub(crate) fn new<'a>(attrs: impl IntoIterator<Item = (&'a str, AttrValue<'a>)>) -> Self {
+        let attrs: Vec<_> = attrs.into_iter().collect();
         let mut out = RenderedAttrs::default();
-        for (key, value) in attrs {
+        for (key, value) in unique_items(&attrs, |(k, _)| k) {
             let (mut r, mut t) = (String::new(), String::new());
-            attributes::render(value, &mut r, &mut t);
-            out.bytes += key.len() + r.len() + t.len();
-            out.entries.push((key.to_owned(), r, t));
+            attributes::render(*value, &mut r, &mut t);
+            out.bytes += 2 * key.len() + r.len() + t.len() + 24;
+            out.entries.push(((*key).to_owned(), r, t));
         }
         out
     }
@@ -96,6 +140,7 @@ impl RenderedAttrs {
         self.entries.iter().find(|(k, _, _)| k == key).map(|(_, v, _)| v.as_str())
     }
 
+    /// The bytes these attributes add to every row they are appended to.
     pub(crate) fn bytes(&self) -> usize {
         self.bytes
     }
@@ -122,24 +167,35 @@ impl AttrMapBuilder {
         [Field::new(name, map_type(), false), Field::new(format!("{name}Types"), map_type(), false)]
     }
 
-    /// Appends one entry to the current row; returns the bytes it added.
-    pub(crate) fn append(&mut self, key: &str, value: AttrValue<'_>) -> usize {
+    /// Appends one entry to the current row.
+    fn append(&mut self, key: &str, value: AttrValue<'_>) {
         attributes::render(value, &mut self.rendered, &mut self.ty);
         self.values.keys().append_value(key);
         self.values.values().append_value(&self.rendered);
         self.types.keys().append_value(key);
         self.types.values().append_value(&self.ty);
-        2 * key.len() + self.rendered.len() + self.ty.len() + 16
     }
 
-    /// Appends the OTLP key-values to the current row; returns the bytes added.
-    pub(crate) fn append_otlp(&mut self, attrs: &[KeyValue]) -> usize {
-        attrs.iter().map(|kv| self.append(&kv.key, AttrValue::Otlp(kv.value.as_ref()))).sum()
+    /// Appends the OTLP key-values to the current row, keys made unique (the last value wins).
+    pub(crate) fn append_otlp(&mut self, attrs: &[KeyValue]) {
+        for kv in unique_items(attrs, |kv| &kv.key) {
+            self.append(&kv.key, AttrValue::Otlp(kv.value.as_ref()));
+        }
     }
 
-    /// Appends the API key-values to the current row; returns the bytes added.
-    pub(crate) fn append_sdk<'a>(&mut self, attrs: impl IntoIterator<Item = &'a opentelemetry::KeyValue>) -> usize {
-        attrs.into_iter().map(|kv| self.append(kv.key.as_str(), AttrValue::Sdk(&kv.value))).sum()
+    /// Appends the API key-values to the current row, keys made unique (the last value wins).
+    pub(crate) fn append_sdk(&mut self, attrs: &[opentelemetry::KeyValue]) {
+        for kv in unique_items(attrs, |kv| kv.key.as_str()) {
+            self.append(kv.key.as_str(), AttrValue::Sdk(&kv.value));
+        }
+    }
+
+    /// Appends API key-values that are unique already: the SDK's metric data points carry an
+    /// attribute set, deduplicated by the SDK.
+    pub(crate) fn append_sdk_set<'a>(&mut self, attrs: impl IntoIterator<Item = &'a opentelemetry::KeyValue>) {
+        for kv in attrs {
+            self.append(kv.key.as_str(), AttrValue::Sdk(&kv.value));
+        }
     }
 
     pub(crate) fn append_rendered(&mut self, attrs: &RenderedAttrs) {
@@ -170,7 +226,8 @@ pub(crate) struct ResourceInfo {
     pub(crate) attributes: RenderedAttrs,
     pub(crate) dropped_attributes_count: u32,
     pub(crate) schema_url: String,
-    pub(crate) entity_refs: Vec<EntityRef>,
+    /// Shared by every row of the resource (one copy in memory until the batch is finished).
+    pub(crate) entity_refs: Arc<Vec<EntityRef>>,
     pub(crate) service_name: String,
 }
 
@@ -183,7 +240,7 @@ impl ResourceInfo {
             RenderedAttrs::new(r.attributes.iter().map(|kv| (kv.key.as_str(), AttrValue::Otlp(kv.value.as_ref())))),
             r.dropped_attributes_count,
             schema_url,
-            r.entity_refs.clone(),
+            Arc::new(r.entity_refs.clone()),
         )
     }
 
@@ -196,11 +253,11 @@ impl ResourceInfo {
             RenderedAttrs::new(attributes.into_iter().map(|(k, v)| (k.as_str(), AttrValue::Sdk(v)))),
             0,
             resource.schema_url().unwrap_or_default(),
-            Vec::new(),
+            Arc::default(),
         )
     }
 
-    fn new(attributes: RenderedAttrs, dropped: u32, schema_url: &str, entity_refs: Vec<EntityRef>) -> Self {
+    fn new(attributes: RenderedAttrs, dropped: u32, schema_url: &str, entity_refs: Arc<Vec<EntityRef>>) -> Self {
         let service_name = attributes.get("service.name").unwrap_or_default().to_owned();
         ResourceInfo {
             attributes,
@@ -211,9 +268,20 @@ impl ResourceInfo {
         }
     }
 
-    /// Approximate bytes this adds to every row.
+    /// The bytes this adds to every row (the entity references are rendered per row when the
+    /// batch is finished).
     pub(crate) fn bytes(&self) -> usize {
-        self.attributes.bytes() + self.schema_url.len() + self.service_name.len() + 16
+        let entity_refs: usize = self
+            .entity_refs
+            .iter()
+            .map(|e| {
+                crate::size::ITEM_BYTES
+                    + e.schema_url.len()
+                    + e.r#type.len()
+                    + e.id_keys.iter().chain(&e.description_keys).map(|k| k.len() + 8).sum::<usize>()
+            })
+            .sum();
+        self.attributes.bytes() + self.schema_url.len() + self.service_name.len() + entity_refs + 32
     }
 }
 
@@ -252,8 +320,9 @@ impl ScopeInfo {
         }
     }
 
+    /// The bytes this adds to every row.
     pub(crate) fn bytes(&self) -> usize {
-        self.name.len() + self.version.len() + self.attributes.bytes() + self.schema_url.len() + 8
+        self.name.len() + self.version.len() + self.attributes.bytes() + self.schema_url.len() + 24
     }
 }
 
@@ -274,7 +343,7 @@ pub(crate) struct ResourceScopeColumns {
     resource_attributes: AttrMapBuilder,
     resource_dropped: UInt32Builder,
     resource_schema_url: StringBuilder,
-    entity_refs: Vec<Vec<EntityRef>>,
+    entity_refs: Vec<Arc<Vec<EntityRef>>>,
     scope_name: StringBuilder,
     scope_version: StringBuilder,
     scope_attributes: AttrMapBuilder,
@@ -285,16 +354,16 @@ pub(crate) struct ResourceScopeColumns {
 impl Default for ResourceScopeColumns {
     fn default() -> Self {
         Self {
-            service_name: StringBuilder::new(),
+            service_name: string_builder(),
             resource_attributes: AttrMapBuilder::default(),
-            resource_dropped: UInt32Builder::new(),
-            resource_schema_url: StringBuilder::new(),
+            resource_dropped: UInt32Builder::with_capacity(0),
+            resource_schema_url: string_builder(),
             entity_refs: Vec::new(),
-            scope_name: StringBuilder::new(),
-            scope_version: StringBuilder::new(),
+            scope_name: string_builder(),
+            scope_version: string_builder(),
             scope_attributes: AttrMapBuilder::default(),
-            scope_dropped: UInt32Builder::new(),
-            scope_schema_url: StringBuilder::new(),
+            scope_dropped: UInt32Builder::with_capacity(0),
+            scope_schema_url: string_builder(),
         }
     }
 }
@@ -329,7 +398,7 @@ impl ResourceScopeColumns {
         self.resource_attributes.finish_row();
         self.resource_dropped.append_value(resource.dropped_attributes_count);
         self.resource_schema_url.append_value(&resource.schema_url);
-        self.entity_refs.push(resource.entity_refs.clone());
+        self.entity_refs.push(Arc::clone(&resource.entity_refs));
         self.scope_name.append_value(&scope.name);
         self.scope_version.append_value(&scope.version);
         self.scope_attributes.append_rendered(&scope.attributes);
@@ -358,15 +427,15 @@ impl ResourceScopeColumns {
     }
 }
 
-fn finish_entity_refs(rows: Vec<Vec<EntityRef>>) -> ArrayRef {
-    let mut schema_url = StringBuilder::new();
-    let mut ty = StringBuilder::new();
-    let mut id_keys = ListBuilder::new(StringBuilder::new());
-    let mut description_keys = ListBuilder::new(StringBuilder::new());
+fn finish_entity_refs(rows: Vec<Arc<Vec<EntityRef>>>) -> ArrayRef {
+    let mut schema_url = string_builder();
+    let mut ty = string_builder();
+    let mut id_keys = ListBuilder::with_capacity(string_builder(), 0);
+    let mut description_keys = ListBuilder::with_capacity(string_builder(), 0);
     let mut lengths = Vec::with_capacity(rows.len());
     for row in &rows {
         lengths.push(row.len());
-        for e in row {
+        for e in row.iter() {
             schema_url.append_value(&e.schema_url);
             ty.append_value(&e.r#type);
             for k in &e.id_keys {
@@ -421,10 +490,10 @@ impl Default for ExemplarsBuilder {
             current: 0,
             attributes: AttrMapBuilder::default(),
             time: timestamp_builder(),
-            value: Float64Builder::new(),
-            int_value: Int64Builder::new(),
-            span_id: StringBuilder::new(),
-            trace_id: StringBuilder::new(),
+            value: Float64Builder::with_capacity(0),
+            int_value: Int64Builder::with_capacity(0),
+            span_id: string_builder(),
+            trace_id: string_builder(),
         }
     }
 }
@@ -457,16 +526,16 @@ impl Number {
         }
     }
 
-    pub(crate) fn read(value: &dyn Array, int_value: &dyn Array, row: usize) -> Number {
-        let ints = int_value.as_primitive::<Int64Type>();
-        let doubles = value.as_primitive::<Float64Type>();
-        if ints.is_valid(row) {
+    pub(crate) fn read(value: &dyn Array, int_value: &dyn Array, row: usize) -> ReadResult<Number> {
+        let ints = int_value.checked_primitive::<Int64Type>()?;
+        let doubles = value.checked_primitive::<Float64Type>()?;
+        Ok(if ints.is_valid(row) {
             Number::Int(ints.value(row))
         } else if doubles.is_valid(row) {
             Number::Double(doubles.value(row))
         } else {
             Number::Unset
-        }
+        })
     }
 }
 
@@ -488,23 +557,22 @@ impl ExemplarsBuilder {
         Field::new("Exemplars", list_of_struct_type(Self::struct_fields()), false)
     }
 
-    /// Appends one exemplar to the current row; returns the bytes added.
+    /// Appends one exemplar to the current row.
     pub(crate) fn append(
         &mut self,
-        attributes: impl FnOnce(&mut AttrMapBuilder) -> usize,
+        attributes: impl FnOnce(&mut AttrMapBuilder),
         time: u64,
         value: Number,
         span_id: &[u8],
         trace_id: &[u8],
-    ) -> usize {
-        let bytes = attributes(&mut self.attributes);
+    ) {
+        attributes(&mut self.attributes);
         self.attributes.finish_row();
         self.time.append_value(nanos_to_i64(time));
         value.append(&mut self.value, &mut self.int_value);
         append_hex(span_id, &mut self.span_id);
         append_hex(trace_id, &mut self.trace_id);
         self.current += 1;
-        bytes + 32 + 2 * (span_id.len() + trace_id.len())
     }
 
     pub(crate) fn finish_row(&mut self) {
@@ -569,6 +637,38 @@ impl<'a> Columns<'a> {
     }
 }
 
+/// Casts that fail with an error naming the type found, instead of panicking, for files whose
+/// nested columns do not have the types this crate writes.
+pub(crate) trait Checked {
+    fn checked_struct(&self) -> ReadResult<&StructArray>;
+    fn checked_string(&self) -> ReadResult<&StringArray>;
+    fn checked_list(&self) -> ReadResult<&ListArray>;
+    fn checked_bool(&self) -> ReadResult<&arrow_array::BooleanArray>;
+    fn checked_primitive<T: arrow_array::ArrowPrimitiveType>(&self) -> ReadResult<&arrow_array::PrimitiveArray<T>>;
+}
+
+fn unexpected(expected: &str, found: &DataType) -> String {
+    format!("expected a {expected} column, found {found}")
+}
+
+impl Checked for dyn Array + '_ {
+    fn checked_struct(&self) -> ReadResult<&StructArray> {
+        self.as_struct_opt().ok_or_else(|| unexpected("Struct", self.data_type()))
+    }
+    fn checked_string(&self) -> ReadResult<&StringArray> {
+        self.as_string_opt::<i32>().ok_or_else(|| unexpected("Utf8", self.data_type()))
+    }
+    fn checked_list(&self) -> ReadResult<&ListArray> {
+        self.as_list_opt::<i32>().ok_or_else(|| unexpected("List", self.data_type()))
+    }
+    fn checked_bool(&self) -> ReadResult<&arrow_array::BooleanArray> {
+        self.as_boolean_opt().ok_or_else(|| unexpected("Boolean", self.data_type()))
+    }
+    fn checked_primitive<T: arrow_array::ArrowPrimitiveType>(&self) -> ReadResult<&arrow_array::PrimitiveArray<T>> {
+        self.as_primitive_opt::<T>().ok_or_else(|| unexpected(&T::DATA_TYPE.to_string(), self.data_type()))
+    }
+}
+
 /// A struct array's children by name.
 pub(crate) fn struct_child<'a>(array: &'a StructArray, name: &str) -> ReadResult<&'a ArrayRef> {
     array.column_by_name(name).ok_or_else(|| format!("missing struct field {name}"))
@@ -598,9 +698,9 @@ impl<'a> AttrColumns<'a> {
         if end - start != tend - tstart {
             return Err("attribute map and its Types map have different lengths".into());
         }
-        let keys = self.values.keys().as_string::<i32>();
-        let values = self.values.values().as_string::<i32>();
-        let types = self.types.values().as_string::<i32>();
+        let keys = self.values.keys().checked_string()?;
+        let values = self.values.values().checked_string()?;
+        let types = self.types.values().checked_string()?;
         (0..end - start)
             .map(|i| {
                 let key = keys.value(start + i).to_owned();
@@ -624,25 +724,27 @@ pub(crate) fn read_resource_scope(
     row: usize,
 ) -> ReadResult<(Resource, String, InstrumentationScope, String)> {
     let entity_list = cols.list("ResourceEntityRefs")?;
-    let entities = entity_list.values().as_struct();
+    let entities = entity_list.values().checked_struct()?;
     let (start, end) = list_range(entity_list, row);
-    let schema_url = struct_child(entities, "SchemaUrl")?.as_string::<i32>();
-    let ty = struct_child(entities, "Type")?.as_string::<i32>();
-    let id_keys = struct_child(entities, "IdKeys")?.as_list::<i32>();
-    let description_keys = struct_child(entities, "DescriptionKeys")?.as_list::<i32>();
-    let strings = |list: &ListArray, i: usize| -> Vec<String> {
+    let schema_url = struct_child(entities, "SchemaUrl")?.checked_string()?;
+    let ty = struct_child(entities, "Type")?.checked_string()?;
+    let id_keys = struct_child(entities, "IdKeys")?.checked_list()?;
+    let description_keys = struct_child(entities, "DescriptionKeys")?.checked_list()?;
+    let strings = |list: &ListArray, i: usize| -> ReadResult<Vec<String>> {
         let (s, e) = list_range(list, i);
-        let values = list.values().as_string::<i32>();
-        (s..e).map(|j| values.value(j).to_owned()).collect()
+        let values = list.values().checked_string()?;
+        Ok((s..e).map(|j| values.value(j).to_owned()).collect())
     };
     let entity_refs = (start..end)
-        .map(|i| EntityRef {
-            schema_url: schema_url.value(i).to_owned(),
-            r#type: ty.value(i).to_owned(),
-            id_keys: strings(id_keys, i),
-            description_keys: strings(description_keys, i),
+        .map(|i| {
+            Ok(EntityRef {
+                schema_url: schema_url.value(i).to_owned(),
+                r#type: ty.value(i).to_owned(),
+                id_keys: strings(id_keys, i)?,
+                description_keys: strings(description_keys, i)?,
+            })
         })
-        .collect();
+        .collect::<ReadResult<_>>()?;
     let resource = Resource {
         attributes: cols.attrs("ResourceAttributes")?.read(row)?,
         dropped_attributes_count: cols.u32s("ResourceDroppedAttributesCount")?.value(row),
@@ -668,20 +770,20 @@ pub(crate) fn read_exemplars(
     row: usize,
 ) -> ReadResult<Vec<opentelemetry_proto::tonic::metrics::v1::Exemplar>> {
     use opentelemetry_proto::tonic::metrics::v1::{exemplar, Exemplar};
-    let items = list.values().as_struct();
+    let items = list.values().checked_struct()?;
     let attrs = AttrColumns::from_struct(items, "FilteredAttributes")?;
-    let time = struct_child(items, "TimeUnix")?.as_primitive::<TimestampNanosecondType>();
+    let time = struct_child(items, "TimeUnix")?.checked_primitive::<TimestampNanosecondType>()?;
     let value = struct_child(items, "Value")?;
     let int_value = struct_child(items, "IntValue")?;
-    let span_id = struct_child(items, "SpanId")?.as_string::<i32>();
-    let trace_id = struct_child(items, "TraceId")?.as_string::<i32>();
+    let span_id = struct_child(items, "SpanId")?.checked_string()?;
+    let trace_id = struct_child(items, "TraceId")?.checked_string()?;
     let (start, end) = list_range(list, row);
     (start..end)
         .map(|i| {
             Ok(Exemplar {
                 filtered_attributes: attrs.read(i)?,
                 time_unix_nano: i64_to_nanos(time.value(i)),
-                value: match Number::read(value, int_value, i) {
+                value: match Number::read(value, int_value, i)? {
                     Number::Double(f) => Some(exemplar::Value::AsDouble(f)),
                     Number::Int(n) => Some(exemplar::Value::AsInt(n)),
                     Number::Unset => None,

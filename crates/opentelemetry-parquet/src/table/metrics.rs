@@ -64,8 +64,9 @@ impl MetricInfo {
         }
     }
 
-    fn bytes(&self) -> usize {
-        self.name.len() + self.description.len() + self.unit.len() + self.metadata.bytes()
+    /// The bytes this adds to every data point's row.
+    pub(crate) fn bytes(&self) -> usize {
+        self.name.len() + self.description.len() + self.unit.len() + self.metadata.bytes() + 12
     }
 }
 
@@ -249,34 +250,34 @@ impl MetricsBuilder {
         MetricsBuilder {
             kind,
             rows: 0,
-            name: StringBuilder::new(),
-            description: StringBuilder::new(),
-            unit: StringBuilder::new(),
+            name: string_builder(),
+            description: string_builder(),
+            unit: string_builder(),
             attributes: AttrMapBuilder::default(),
             start: timestamp_builder(),
             time: timestamp_builder(),
-            value: Float64Builder::new(),
-            int_value: Int64Builder::new(),
-            monotonic: BooleanBuilder::new(),
-            count: UInt64Builder::new(),
-            sum: Float64Builder::new(),
-            bucket_counts: ListBuilder::new(UInt64Builder::new()),
-            bounds: ListBuilder::new(Float64Builder::new()),
-            scale: Int32Builder::new(),
-            zero_count: UInt64Builder::new(),
-            zero_threshold: Float64Builder::new(),
-            positive_offset: Int32Builder::new(),
-            positive_counts: ListBuilder::new(UInt64Builder::new()),
-            negative_offset: Int32Builder::new(),
-            negative_counts: ListBuilder::new(UInt64Builder::new()),
-            min: Float64Builder::new(),
-            max: Float64Builder::new(),
+            value: Float64Builder::with_capacity(0),
+            int_value: Int64Builder::with_capacity(0),
+            monotonic: BooleanBuilder::with_capacity(0),
+            count: UInt64Builder::with_capacity(0),
+            sum: Float64Builder::with_capacity(0),
+            bucket_counts: ListBuilder::with_capacity(UInt64Builder::with_capacity(0), 0),
+            bounds: ListBuilder::with_capacity(Float64Builder::with_capacity(0), 0),
+            scale: Int32Builder::with_capacity(0),
+            zero_count: UInt64Builder::with_capacity(0),
+            zero_threshold: Float64Builder::with_capacity(0),
+            positive_offset: Int32Builder::with_capacity(0),
+            positive_counts: ListBuilder::with_capacity(UInt64Builder::with_capacity(0), 0),
+            negative_offset: Int32Builder::with_capacity(0),
+            negative_counts: ListBuilder::with_capacity(UInt64Builder::with_capacity(0), 0),
+            min: Float64Builder::with_capacity(0),
+            max: Float64Builder::with_capacity(0),
             quantile_lengths: Vec::new(),
-            quantile: Float64Builder::new(),
-            quantile_value: Float64Builder::new(),
-            temporality: Int32Builder::new(),
+            quantile: Float64Builder::with_capacity(0),
+            quantile_value: Float64Builder::with_capacity(0),
+            temporality: Int32Builder::with_capacity(0),
             exemplars: ExemplarsBuilder::default(),
-            flags: UInt32Builder::new(),
+            flags: UInt32Builder::with_capacity(0),
             metadata: AttrMapBuilder::default(),
             resource_scope: ResourceScopeColumns::default(),
         }
@@ -286,19 +287,19 @@ impl MetricsBuilder {
         self.rows
     }
 
-    /// Appends the columns every metric table has; returns the bytes added.
+    /// Appends the columns every metric table has.
     fn append_common(
         &mut self,
         ctx: &RowContext<'_>,
         header: &PointHeader,
-        attributes: impl FnOnce(&mut AttrMapBuilder) -> usize,
-    ) -> usize {
+        attributes: impl FnOnce(&mut AttrMapBuilder),
+    ) {
         let (resource, scope, metric) = (ctx.resource, ctx.scope, ctx.metric);
         self.rows += 1;
         self.name.append_value(&metric.name);
         self.description.append_value(&metric.description);
         self.unit.append_value(&metric.unit);
-        let bytes = attributes(&mut self.attributes);
+        attributes(&mut self.attributes);
         self.attributes.finish_row();
         self.start.append_value(nanos_to_i64(header.start));
         self.time.append_value(nanos_to_i64(header.time));
@@ -306,7 +307,6 @@ impl MetricsBuilder {
         self.metadata.append_rendered(&metric.metadata);
         self.metadata.finish_row();
         self.resource_scope.append(resource, scope);
-        bytes + 96 + metric.bytes() + resource.bytes() + scope.bytes()
     }
 
     fn append_histogram_tail(&mut self, min: Option<f64>, max: Option<f64>, temporality: i32) {
@@ -315,32 +315,24 @@ impl MetricsBuilder {
         self.temporality.append_value(temporality);
     }
 
-    /// Appends every data point of an OTLP metric; returns the bytes added.
-    pub(crate) fn append_otlp(&mut self, ctx: &RowContext<'_>, data: &Data, point: usize) -> usize {
-        let exemplars = |b: &mut ExemplarsBuilder, list: &[otlp::Exemplar]| -> usize {
-            let mut bytes = 0;
+    /// Appends data point `point` of an OTLP metric (measured by `size::otlp_point`).
+    pub(crate) fn append_otlp(&mut self, ctx: &RowContext<'_>, data: &Data, point: usize) {
+        let exemplars = |b: &mut ExemplarsBuilder, list: &[otlp::Exemplar]| {
             for e in list {
                 let value = match e.value {
                     Some(otlp::exemplar::Value::AsDouble(f)) => Number::Double(f),
                     Some(otlp::exemplar::Value::AsInt(i)) => Number::Int(i),
                     None => Number::Unset,
                 };
-                bytes += b.append(
-                    |a| a.append_otlp(&e.filtered_attributes),
-                    e.time_unix_nano,
-                    value,
-                    &e.span_id,
-                    &e.trace_id,
-                );
+                b.append(|a| a.append_otlp(&e.filtered_attributes), e.time_unix_nano, value, &e.span_id, &e.trace_id);
             }
             b.finish_row();
-            bytes
         };
         match data {
             Data::Gauge(otlp::Gauge { data_points }) | Data::Sum(otlp::Sum { data_points, .. }) => {
                 let p = &data_points[point];
                 let header = PointHeader { start: p.start_time_unix_nano, time: p.time_unix_nano, flags: p.flags };
-                let mut bytes = self.append_common(ctx, &header, |a| a.append_otlp(&p.attributes));
+                self.append_common(ctx, &header, |a| a.append_otlp(&p.attributes));
                 let value = match p.value {
                     Some(otlp::number_data_point::Value::AsDouble(f)) => Number::Double(f),
                     Some(otlp::number_data_point::Value::AsInt(i)) => Number::Int(i),
@@ -351,39 +343,36 @@ impl MetricsBuilder {
                     self.temporality.append_value(s.aggregation_temporality);
                     self.monotonic.append_value(s.is_monotonic);
                 }
-                bytes += exemplars(&mut self.exemplars, &p.exemplars);
-                bytes
+                exemplars(&mut self.exemplars, &p.exemplars);
             }
             Data::Histogram(h) => {
                 let p = &h.data_points[point];
                 let header = PointHeader { start: p.start_time_unix_nano, time: p.time_unix_nano, flags: p.flags };
-                let mut bytes = self.append_common(ctx, &header, |a| a.append_otlp(&p.attributes));
+                self.append_common(ctx, &header, |a| a.append_otlp(&p.attributes));
                 self.count.append_value(p.count);
                 self.sum.append_option(p.sum);
                 self.bucket_counts.append_value(p.bucket_counts.iter().map(|c| Some(*c)));
                 self.bounds.append_value(p.explicit_bounds.iter().map(|c| Some(*c)));
-                bytes += exemplars(&mut self.exemplars, &p.exemplars);
+                exemplars(&mut self.exemplars, &p.exemplars);
                 self.append_histogram_tail(p.min, p.max, h.aggregation_temporality);
-                bytes + 8 * (p.bucket_counts.len() + p.explicit_bounds.len())
             }
             Data::ExponentialHistogram(h) => {
                 let p = &h.data_points[point];
                 let header = PointHeader { start: p.start_time_unix_nano, time: p.time_unix_nano, flags: p.flags };
-                let mut bytes = self.append_common(ctx, &header, |a| a.append_otlp(&p.attributes));
+                self.append_common(ctx, &header, |a| a.append_otlp(&p.attributes));
                 self.count.append_value(p.count);
                 self.sum.append_option(p.sum);
                 self.scale.append_value(p.scale);
                 self.zero_count.append_value(p.zero_count);
                 self.zero_threshold.append_value(p.zero_threshold);
-                bytes += self.append_buckets(p.positive.as_ref(), p.negative.as_ref());
-                bytes += exemplars(&mut self.exemplars, &p.exemplars);
+                self.append_buckets(p.positive.as_ref(), p.negative.as_ref());
+                exemplars(&mut self.exemplars, &p.exemplars);
                 self.append_histogram_tail(p.min, p.max, h.aggregation_temporality);
-                bytes
             }
             Data::Summary(s) => {
                 let p = &s.data_points[point];
                 let header = PointHeader { start: p.start_time_unix_nano, time: p.time_unix_nano, flags: p.flags };
-                let bytes = self.append_common(ctx, &header, |a| a.append_otlp(&p.attributes));
+                self.append_common(ctx, &header, |a| a.append_otlp(&p.attributes));
                 self.count.append_value(p.count);
                 self.sum.append_value(p.sum);
                 for q in &p.quantile_values {
@@ -391,32 +380,25 @@ impl MetricsBuilder {
                     self.quantile_value.append_value(q.value);
                 }
                 self.quantile_lengths.push(p.quantile_values.len());
-                bytes + 16 * p.quantile_values.len()
             }
         }
     }
 
-    fn append_buckets(&mut self, positive: Option<&Buckets>, negative: Option<&Buckets>) -> usize {
-        let mut bytes = 0;
+    fn append_buckets(&mut self, positive: Option<&Buckets>, negative: Option<&Buckets>) {
         for (b, offset, counts) in [
             (positive, &mut self.positive_offset, &mut self.positive_counts),
             (negative, &mut self.negative_offset, &mut self.negative_counts),
         ] {
             offset.append_option(b.map(|b| b.offset));
             counts.append_value(b.map(|b| b.bucket_counts.as_slice()).unwrap_or_default().iter().map(|c| Some(*c)));
-            bytes += 8 * b.map_or(0, |b| b.bucket_counts.len());
         }
-        bytes
     }
 
-    fn append_sdk_exemplars<'a, T: SdkNumber + 'static>(
-        &mut self,
-        list: impl Iterator<Item = &'a sdk::Exemplar<T>>,
-    ) -> usize {
-        let mut bytes = 0;
+    fn append_sdk_exemplars<'a, T: SdkNumber + 'static>(&mut self, list: impl Iterator<Item = &'a sdk::Exemplar<T>>) {
         for e in list {
-            bytes += self.exemplars.append(
-                |a| a.append_sdk(e.filtered_attributes()),
+            let attributes: Vec<opentelemetry::KeyValue> = e.filtered_attributes().cloned().collect();
+            self.exemplars.append(
+                |a| a.append_sdk(&attributes),
                 to_nanos(e.time()),
                 e.value.number(),
                 e.span_id(),
@@ -424,7 +406,6 @@ impl MetricsBuilder {
             );
         }
         self.exemplars.finish_row();
-        bytes
     }
 
     /// Appends one SDK gauge or sum data point.
@@ -436,14 +417,14 @@ impl MetricsBuilder {
         value: T,
         exemplars: impl Iterator<Item = &'a sdk::Exemplar<T>>,
         sum: Option<(Temporality, bool)>,
-    ) -> usize {
-        let bytes = self.append_common(ctx, header, |a| a.append_sdk(attributes));
+    ) {
+        self.append_common(ctx, header, |a| a.append_sdk_set(attributes));
         value.number().append(&mut self.value, &mut self.int_value);
         if let Some((t, monotonic)) = sum {
             self.temporality.append_value(temporality(t));
             self.monotonic.append_value(monotonic);
         }
-        bytes + self.append_sdk_exemplars(exemplars)
+        self.append_sdk_exemplars(exemplars);
     }
 
     pub(crate) fn append_sdk_histogram<T: SdkNumber + 'static>(
@@ -452,15 +433,14 @@ impl MetricsBuilder {
         header: &PointHeader,
         p: &sdk::HistogramDataPoint<T>,
         t: Temporality,
-    ) -> usize {
-        let bytes = self.append_common(ctx, header, |a| a.append_sdk(p.attributes()));
+    ) {
+        self.append_common(ctx, header, |a| a.append_sdk_set(p.attributes()));
         self.count.append_value(p.count());
         self.sum.append_value(p.sum().as_f64());
         self.bucket_counts.append_value(p.bucket_counts().map(Some));
         self.bounds.append_value(p.bounds().map(Some));
-        let bytes = bytes + self.append_sdk_exemplars(p.exemplars());
+        self.append_sdk_exemplars(p.exemplars());
         self.append_histogram_tail(p.min().map(SdkNumber::as_f64), p.max().map(SdkNumber::as_f64), temporality(t));
-        bytes + 8 * (p.bucket_counts().count() + p.bounds().count())
     }
 
     pub(crate) fn append_sdk_exponential_histogram<T: SdkNumber + 'static>(
@@ -469,8 +449,8 @@ impl MetricsBuilder {
         header: &PointHeader,
         p: &sdk::ExponentialHistogramDataPoint<T>,
         t: Temporality,
-    ) -> usize {
-        let mut bytes = self.append_common(ctx, header, |a| a.append_sdk(p.attributes()));
+    ) {
+        self.append_common(ctx, header, |a| a.append_sdk_set(p.attributes()));
         self.count.append_value(p.count() as u64);
         self.sum.append_value(p.sum().as_f64());
         self.scale.append_value(p.scale().into());
@@ -482,11 +462,9 @@ impl MetricsBuilder {
         ] {
             offset.append_value(b.offset());
             counts.append_value(b.counts().map(Some));
-            bytes += 8 * b.counts().count();
         }
-        bytes += self.append_sdk_exemplars(p.exemplars());
+        self.append_sdk_exemplars(p.exemplars());
         self.append_histogram_tail(p.min().map(SdkNumber::as_f64), p.max().map(SdkNumber::as_f64), temporality(t));
-        bytes
     }
 
     pub(crate) fn finish(&mut self) -> Result<RecordBatch, arrow_schema::ArrowError> {
@@ -560,14 +538,13 @@ impl MetricsBuilder {
     }
 }
 
-fn u64s(list: &ListArray, row: usize) -> Vec<u64> {
+fn u64s(list: &ListArray, row: usize) -> ReadResult<Vec<u64>> {
     let (s, e) = list_range(list, row);
-    let values = list.values().as_primitive::<UInt64Type>();
-    (s..e).map(|i| values.value(i)).collect()
+    let values = list.values().checked_primitive::<UInt64Type>()?;
+    Ok((s..e).map(|i| values.value(i)).collect())
 }
 
-fn opt_f64(array: &dyn Array, row: usize) -> Option<f64> {
-    let a = array.as_primitive::<Float64Type>();
+fn opt_f64(a: &arrow_array::Float64Array, row: usize) -> Option<f64> {
     a.is_valid(row).then(|| a.value(row))
 }
 
@@ -603,7 +580,7 @@ pub(crate) fn read(kind: MetricKind, batch: &RecordBatch) -> ReadResult<Vec<(Res
                         time_unix_nano: i64_to_nanos(time.value(row)),
                         exemplars: exemplars()?,
                         flags: flags.value(row),
-                        value: match Number::read(c.get("Value")?, c.get("IntValue")?, row) {
+                        value: match Number::read(c.get("Value")?, c.get("IntValue")?, row)? {
                             Number::Double(f) => Some(otlp::number_data_point::Value::AsDouble(f)),
                             Number::Int(i) => Some(otlp::number_data_point::Value::AsInt(i)),
                             Number::Unset => None,
@@ -615,7 +592,7 @@ pub(crate) fn read(kind: MetricKind, batch: &RecordBatch) -> ReadResult<Vec<(Res
                         Data::Sum(otlp::Sum {
                             data_points: vec![point],
                             aggregation_temporality: i32s("AggregationTemporality")?.value(row),
-                            is_monotonic: c.get("IsMonotonic")?.as_boolean().value(row),
+                            is_monotonic: c.get("IsMonotonic")?.checked_bool()?.value(row),
                         })
                     }
                 }
@@ -626,11 +603,11 @@ pub(crate) fn read(kind: MetricKind, batch: &RecordBatch) -> ReadResult<Vec<(Res
                         time_unix_nano: i64_to_nanos(time.value(row)),
                         count: count()?.value(row),
                         sum: opt_f64(f64s("Sum")?, row),
-                        bucket_counts: u64s(c.list("BucketCounts")?, row),
+                        bucket_counts: u64s(c.list("BucketCounts")?, row)?,
                         explicit_bounds: {
                             let list = c.list("ExplicitBounds")?;
                             let (s, e) = list_range(list, row);
-                            let v = list.values().as_primitive::<Float64Type>();
+                            let v = list.values().checked_primitive::<Float64Type>()?;
                             (s..e).map(|i| v.value(i)).collect()
                         },
                         exemplars: exemplars()?,
@@ -643,10 +620,10 @@ pub(crate) fn read(kind: MetricKind, batch: &RecordBatch) -> ReadResult<Vec<(Res
                 MetricKind::ExponentialHistogram => {
                     let buckets = |offset: &str, counts: &str| -> ReadResult<Option<Buckets>> {
                         let offsets = i32s(offset)?;
-                        Ok(offsets.is_valid(row).then(|| Buckets {
-                            offset: offsets.value(row),
-                            bucket_counts: c.list(counts).map(|l| u64s(l, row)).unwrap_or_default(),
-                        }))
+                        if !offsets.is_valid(row) {
+                            return Ok(None);
+                        }
+                        Ok(Some(Buckets { offset: offsets.value(row), bucket_counts: u64s(c.list(counts)?, row)? }))
                     };
                     Data::ExponentialHistogram(otlp::ExponentialHistogram {
                         data_points: vec![otlp::ExponentialHistogramDataPoint {
@@ -674,9 +651,9 @@ pub(crate) fn read(kind: MetricKind, batch: &RecordBatch) -> ReadResult<Vec<(Res
                 }
                 MetricKind::Summary => {
                     let list = c.list("ValueAtQuantiles")?;
-                    let items = list.values().as_struct();
-                    let q = struct_child(items, "Quantile")?.as_primitive::<Float64Type>();
-                    let v = struct_child(items, "Value")?.as_primitive::<Float64Type>();
+                    let items = list.values().checked_struct()?;
+                    let q = struct_child(items, "Quantile")?.checked_primitive::<Float64Type>()?;
+                    let v = struct_child(items, "Value")?.checked_primitive::<Float64Type>()?;
                     let (s, e) = list_range(list, row);
                     Data::Summary(otlp::Summary {
                         data_points: vec![otlp::SummaryDataPoint {

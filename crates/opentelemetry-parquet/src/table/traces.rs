@@ -133,22 +133,22 @@ impl Default for TracesBuilder {
         Self {
             rows: 0,
             timestamp: timestamp_builder(),
-            trace_id: StringBuilder::new(),
-            span_id: StringBuilder::new(),
-            parent_span_id: StringBuilder::new(),
-            trace_state: StringBuilder::new(),
-            name: StringBuilder::new(),
-            kind: StringBuilder::new(),
+            trace_id: string_builder(),
+            span_id: string_builder(),
+            parent_span_id: string_builder(),
+            trace_state: string_builder(),
+            name: string_builder(),
+            kind: string_builder(),
             attributes: AttrMapBuilder::default(),
-            duration: UInt64Builder::new(),
-            status_code: StringBuilder::new(),
-            status_message: StringBuilder::new(),
+            duration: UInt64Builder::with_capacity(0),
+            status_code: string_builder(),
+            status_message: string_builder(),
             events: EventsBuilder::default(),
             links: LinksBuilder::default(),
-            flags: UInt32Builder::new(),
-            dropped_attributes: UInt32Builder::new(),
-            dropped_events: UInt32Builder::new(),
-            dropped_links: UInt32Builder::new(),
+            flags: UInt32Builder::with_capacity(0),
+            dropped_attributes: UInt32Builder::with_capacity(0),
+            dropped_events: UInt32Builder::with_capacity(0),
+            dropped_links: UInt32Builder::with_capacity(0),
             resource_scope: ResourceScopeColumns::default(),
         }
     }
@@ -177,7 +177,7 @@ impl TracesBuilder {
         self.rows
     }
 
-    fn append_fields(&mut self, resource: &ResourceInfo, scope: &ScopeInfo, f: SpanFields<'_>) -> usize {
+    fn append_fields(&mut self, resource: &ResourceInfo, scope: &ScopeInfo, f: SpanFields<'_>) {
         self.rows += 1;
         self.timestamp.append_value(nanos_to_i64(f.start));
         append_hex(f.trace_id, &mut self.trace_id);
@@ -194,19 +194,13 @@ impl TracesBuilder {
         self.dropped_events.append_value(f.dropped_events);
         self.dropped_links.append_value(f.dropped_links);
         self.resource_scope.append(resource, scope);
-        128 + 2 * (f.trace_id.len() + f.span_id.len() + f.parent_span_id.len())
-            + f.trace_state.len()
-            + f.name.len()
-            + f.status_message.len()
-            + resource.bytes()
-            + scope.bytes()
     }
 
-    /// Appends an OTLP span; returns the bytes it added.
-    pub(crate) fn append_otlp(&mut self, resource: &ResourceInfo, scope: &ScopeInfo, s: &Span) -> usize {
+    /// Appends an OTLP span (measured by `size::otlp_span`).
+    pub(crate) fn append_otlp(&mut self, resource: &ResourceInfo, scope: &ScopeInfo, s: &Span) {
         let default_status = OtlpStatus::default();
         let st = s.status.as_ref().unwrap_or(&default_status);
-        let mut bytes = self.append_fields(
+        self.append_fields(
             resource,
             scope,
             SpanFields {
@@ -226,26 +220,22 @@ impl TracesBuilder {
                 dropped_links: s.dropped_links_count,
             },
         );
-        bytes += self.attributes.append_otlp(&s.attributes);
+        self.attributes.append_otlp(&s.attributes);
         self.attributes.finish_row();
         for e in &s.events {
-            bytes += self
-                .events
-                .append(e.time_unix_nano, &e.name, e.dropped_attributes_count, |a| a.append_otlp(&e.attributes));
+            self.events.append(e.time_unix_nano, &e.name, e.dropped_attributes_count, |a| a.append_otlp(&e.attributes));
         }
         self.events.finish_row();
         for l in &s.links {
-            bytes +=
-                self.links.append(&l.trace_id, &l.span_id, &l.trace_state, l.dropped_attributes_count, l.flags, |a| {
-                    a.append_otlp(&l.attributes)
-                });
+            self.links.append(&l.trace_id, &l.span_id, &l.trace_state, l.dropped_attributes_count, l.flags, |a| {
+                a.append_otlp(&l.attributes)
+            });
         }
         self.links.finish_row();
-        bytes
     }
 
     /// Appends a span from the SDK, exactly as its OTLP form would be appended.
-    pub(crate) fn append_sdk(&mut self, resource: &ResourceInfo, scope: &ScopeInfo, s: &SpanData) -> usize {
+    pub(crate) fn append_sdk(&mut self, resource: &ResourceInfo, scope: &ScopeInfo, s: &SpanData) {
         let ctx = &s.span_context;
         let (status_code, status_message) = match &s.status {
             Status::Unset => (status::StatusCode::Unset, ""),
@@ -254,7 +244,7 @@ impl TracesBuilder {
         };
         let parent = s.parent_span_id.to_bytes();
         let trace_state = ctx.trace_state().header();
-        let mut bytes = self.append_fields(
+        self.append_fields(
             resource,
             scope,
             SpanFields {
@@ -274,17 +264,16 @@ impl TracesBuilder {
                 dropped_links: s.links.dropped_count,
             },
         );
-        bytes += self.attributes.append_sdk(&s.attributes);
+        self.attributes.append_sdk(&s.attributes);
         self.attributes.finish_row();
         for e in s.events.iter() {
-            bytes += self
-                .events
+            self.events
                 .append(to_nanos(e.timestamp), &e.name, e.dropped_attributes_count, |a| a.append_sdk(&e.attributes));
         }
         self.events.finish_row();
         for l in s.links.iter() {
             let lc = &l.span_context;
-            bytes += self.links.append(
+            self.links.append(
                 &lc.trace_id().to_bytes(),
                 &lc.span_id().to_bytes(),
                 &lc.trace_state().header(),
@@ -294,7 +283,6 @@ impl TracesBuilder {
             );
         }
         self.links.finish_row();
-        bytes
     }
 
     pub(crate) fn finish(&mut self) -> Result<RecordBatch, arrow_schema::ArrowError> {
@@ -341,28 +329,21 @@ impl Default for EventsBuilder {
             lengths: Vec::new(),
             current: 0,
             time: timestamp_builder(),
-            name: StringBuilder::new(),
+            name: string_builder(),
             attributes: AttrMapBuilder::default(),
-            dropped: UInt32Builder::new(),
+            dropped: UInt32Builder::with_capacity(0),
         }
     }
 }
 
 impl EventsBuilder {
-    fn append(
-        &mut self,
-        time: u64,
-        name: &str,
-        dropped: u32,
-        attrs: impl FnOnce(&mut AttrMapBuilder) -> usize,
-    ) -> usize {
+    fn append(&mut self, time: u64, name: &str, dropped: u32, attrs: impl FnOnce(&mut AttrMapBuilder)) {
         self.current += 1;
         self.time.append_value(nanos_to_i64(time));
         self.name.append_value(name);
-        let bytes = attrs(&mut self.attributes);
+        attrs(&mut self.attributes);
         self.attributes.finish_row();
         self.dropped.append_value(dropped);
-        bytes + name.len() + 24
     }
 
     fn finish_row(&mut self) {
@@ -377,7 +358,7 @@ impl EventsBuilder {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct LinksBuilder {
     lengths: Vec<usize>,
     current: usize,
@@ -389,6 +370,21 @@ struct LinksBuilder {
     flags: UInt32Builder,
 }
 
+impl Default for LinksBuilder {
+    fn default() -> Self {
+        Self {
+            lengths: Vec::new(),
+            current: 0,
+            trace_id: string_builder(),
+            span_id: string_builder(),
+            trace_state: string_builder(),
+            attributes: AttrMapBuilder::default(),
+            dropped: UInt32Builder::with_capacity(0),
+            flags: UInt32Builder::with_capacity(0),
+        }
+    }
+}
+
 impl LinksBuilder {
     fn append(
         &mut self,
@@ -397,17 +393,16 @@ impl LinksBuilder {
         trace_state: &str,
         dropped: u32,
         flags: u32,
-        attrs: impl FnOnce(&mut AttrMapBuilder) -> usize,
-    ) -> usize {
+        attrs: impl FnOnce(&mut AttrMapBuilder),
+    ) {
         self.current += 1;
         append_hex(trace_id, &mut self.trace_id);
         append_hex(span_id, &mut self.span_id);
         self.trace_state.append_value(trace_state);
-        let bytes = attrs(&mut self.attributes);
+        attrs(&mut self.attributes);
         self.attributes.finish_row();
         self.dropped.append_value(dropped);
         self.flags.append_value(flags);
-        bytes + 2 * (trace_id.len() + span_id.len()) + trace_state.len() + 24
     }
 
     fn finish_row(&mut self) {
@@ -452,20 +447,20 @@ pub(crate) fn read(batch: &RecordBatch) -> ReadResult<Vec<SpanRow>> {
     let dropped_links = c.u32s("DroppedLinksCount")?;
 
     let events = c.list("Events")?;
-    let ev = events.values().as_struct();
-    let ev_time = struct_child(ev, "Timestamp")?.as_primitive::<TimestampNanosecondType>();
-    let ev_name = struct_child(ev, "Name")?.as_string::<i32>();
+    let ev = events.values().checked_struct()?;
+    let ev_time = struct_child(ev, "Timestamp")?.checked_primitive::<TimestampNanosecondType>()?;
+    let ev_name = struct_child(ev, "Name")?.checked_string()?;
     let ev_attrs = AttrColumns::from_struct(ev, "Attributes")?;
-    let ev_dropped = struct_child(ev, "DroppedAttributesCount")?.as_primitive::<UInt32Type>();
+    let ev_dropped = struct_child(ev, "DroppedAttributesCount")?.checked_primitive::<UInt32Type>()?;
 
     let links = c.list("Links")?;
-    let lk = links.values().as_struct();
-    let lk_trace = struct_child(lk, "TraceId")?.as_string::<i32>();
-    let lk_span = struct_child(lk, "SpanId")?.as_string::<i32>();
-    let lk_state = struct_child(lk, "TraceState")?.as_string::<i32>();
+    let lk = links.values().checked_struct()?;
+    let lk_trace = struct_child(lk, "TraceId")?.checked_string()?;
+    let lk_span = struct_child(lk, "SpanId")?.checked_string()?;
+    let lk_state = struct_child(lk, "TraceState")?.checked_string()?;
     let lk_attrs = AttrColumns::from_struct(lk, "Attributes")?;
-    let lk_dropped = struct_child(lk, "DroppedAttributesCount")?.as_primitive::<UInt32Type>();
-    let lk_flags = struct_child(lk, "Flags")?.as_primitive::<UInt32Type>();
+    let lk_dropped = struct_child(lk, "DroppedAttributesCount")?.checked_primitive::<UInt32Type>()?;
+    let lk_flags = struct_child(lk, "Flags")?.checked_primitive::<UInt32Type>()?;
 
     (0..batch.num_rows())
         .map(|row| {

@@ -1,0 +1,285 @@
+//! How many bytes a row adds to the buffer, measured before anything is appended.
+//!
+//! Every export is measured whole first (outside the buffer lock): the measure is what the
+//! memory cap counts, what decides whether an export is refused
+//! ([`OtlpError::ExportTooLarge`](crate::OtlpError)), and where a partition's builder is sealed
+//! so that no Arrow column outgrows its 32-bit offsets. Measuring also enforces the one nesting
+//! limit, [`MAX_VALUE_DEPTH`], for every entry point, so rendering and reading never recurse
+//! without a bound.
+//!
+//! The measure is an upper bound of what the column builders hold for the row: each string
+//! value costs its bytes plus a 4-byte offset, each attribute costs its key twice (the value
+//! map and its `Types` twin), each fixed-width value 8 bytes.
+
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+
+/// The deepest an attribute value (or a log body) may nest arrays and key-value lists: a
+/// scalar is depth 0, `[1]` is depth 1, `[[1]]` depth 2. Deeper values are refused with
+/// [`OtlpError::Decode`](crate::OtlpError) by every entry point (OTLP requests and bytes, SDK
+/// objects, Python batches).
+pub const MAX_VALUE_DEPTH: usize = 32;
+
+/// The largest single row: a Utf8 column holds at most 2 GiB per file, and a file is written
+/// from one builder, so one row must leave room for others.
+pub(crate) const MAX_ROW_BYTES: usize = 1 << 30;
+
+/// A partition's builder is sealed (finished later into its own chunk and file) before it
+/// passes this, so that no column reaches the 2 GiB limit of 32-bit offsets.
+pub(crate) const MAX_CHUNK_BYTES: usize = 256 << 20;
+
+/// Fixed cost of a row: its fixed-width columns, offsets and validity bits.
+pub(crate) const ROW_BYTES: usize = 320;
+/// Fixed cost of an event, link, exemplar, quantile or entity reference.
+pub(crate) const ITEM_BYTES: usize = 64;
+/// Fixed cost of one attribute entry: four offsets and the map's bookkeeping.
+const ENTRY_BYTES: usize = 24;
+
+/// A value nested deeper than [`MAX_VALUE_DEPTH`], or otherwise not storable.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Unstorable(pub(crate) String);
+
+pub(crate) type Measured = Result<usize, Unstorable>;
+
+/// Bytes of OTLP attributes; errors when a value nests too deep.
+pub(crate) fn otlp_attrs(attrs: &[KeyValue]) -> Measured {
+    let mut total = 0;
+    for kv in attrs {
+        total += 2 * kv.key.len()
+            + ENTRY_BYTES
+            + match &kv.value {
+                None => 8,
+                Some(v) => {
+                    any_value(v, 0).map_err(|Unstorable(e)| Unstorable(format!("attribute {:?}: {e}", kv.key)))?
+                }
+            };
+    }
+    Ok(total)
+}
+
+/// Bytes of an `AnyValue`: its rendering plus its type (for arrays and key-value lists, two
+/// JSON texts whose every character may be escaped as `\uXXXX`).
+pub(crate) fn any_value(value: &AnyValue, depth: usize) -> Measured {
+    use any_value::Value;
+    Ok(match &value.value {
+        None => 8,
+        Some(Value::StringValue(s)) => s.len() + 8,
+        Some(Value::BoolValue(_)) => 12,
+        Some(Value::IntValue(_)) => 24,
+        Some(Value::DoubleValue(_)) => 40,
+        Some(Value::BytesValue(b)) => b.len().div_ceil(3) * 4 + 8,
+        Some(complex @ (Value::ArrayValue(_) | Value::KvlistValue(_))) => json_bytes(complex, depth + 1)?,
+    })
+}
+
+/// Upper bound of both JSON renderings of a complex value at `depth`.
+fn json_bytes(value: &any_value::Value, depth: usize) -> Measured {
+    use any_value::Value;
+    if depth > MAX_VALUE_DEPTH {
+        return Err(Unstorable(format!("value nested deeper than {MAX_VALUE_DEPTH} levels")));
+    }
+    // Each string may be escaped to six bytes per byte, in two renderings.
+    let string = |s: &str| 12 * s.len() + 64;
+    Ok(match value {
+        Value::StringValue(s) => string(s),
+        Value::BytesValue(b) => 2 * (b.len().div_ceil(3) * 4) + 64,
+        Value::BoolValue(_) | Value::IntValue(_) | Value::DoubleValue(_) => 96,
+        Value::ArrayValue(a) => {
+            let mut total = 64;
+            for v in &a.values {
+                total += match &v.value {
+                    None => 32,
+                    Some(inner) => json_bytes(
+                        inner,
+                        depth + matches!(inner, Value::ArrayValue(_) | Value::KvlistValue(_)) as usize,
+                    )?,
+                };
+            }
+            total
+        }
+        Value::KvlistValue(kv) => {
+            let mut total = 64;
+            for e in &kv.values {
+                total += string(&e.key)
+                    + match e.value.as_ref().and_then(|v| v.value.as_ref()) {
+                        None => 32,
+                        Some(inner) => json_bytes(
+                            inner,
+                            depth + matches!(inner, Value::ArrayValue(_) | Value::KvlistValue(_)) as usize,
+                        )?,
+                    };
+            }
+            total
+        }
+    })
+}
+
+/// Bytes of OpenTelemetry API attributes (which cannot nest).
+pub(crate) fn sdk_attrs<'a>(attrs: impl IntoIterator<Item = &'a opentelemetry::KeyValue>) -> usize {
+    attrs.into_iter().map(|kv| 2 * kv.key.as_str().len() + ENTRY_BYTES + sdk_value(&kv.value)).sum()
+}
+
+fn sdk_value(value: &opentelemetry::Value) -> usize {
+    use opentelemetry::{Array, Value as V};
+    match value {
+        V::Bool(_) => 12,
+        V::I64(_) => 24,
+        V::F64(_) => 40,
+        V::String(s) => s.as_str().len() + 8,
+        V::Array(Array::String(v)) => v.iter().map(|s| 12 * s.as_str().len() + 64).sum::<usize>() + 64,
+        V::Array(Array::Bool(v)) => 96 * v.len() + 64,
+        V::Array(Array::I64(v)) => 96 * v.len() + 64,
+        V::Array(Array::F64(v)) => 96 * v.len() + 64,
+        // Rendered as its string form (see `attributes::sdk_value_to_any`).
+        other => 12 * other.to_string().len() + 64,
+    }
+}
+
+/// Bytes of a hex ID column value.
+pub(crate) fn id(bytes: &[u8]) -> usize {
+    2 * bytes.len() + 4
+}
+
+/// Bytes of a string column value.
+pub(crate) fn text(s: &str) -> usize {
+    s.len() + 4
+}
+
+/// Bytes of an OTLP span, without its resource and scope.
+pub(crate) fn otlp_span(s: &opentelemetry_proto::tonic::trace::v1::Span) -> Measured {
+    let mut total = ROW_BYTES
+        + id(&s.trace_id)
+        + id(&s.span_id)
+        + id(&s.parent_span_id)
+        + text(&s.trace_state)
+        + text(&s.name)
+        + s.status.as_ref().map_or(0, |st| text(&st.message))
+        + otlp_attrs(&s.attributes)?;
+    for e in &s.events {
+        total += ITEM_BYTES + text(&e.name) + otlp_attrs(&e.attributes)?;
+    }
+    for l in &s.links {
+        total += ITEM_BYTES + id(&l.trace_id) + id(&l.span_id) + text(&l.trace_state) + otlp_attrs(&l.attributes)?;
+    }
+    Ok(total)
+}
+
+/// Bytes of an SDK span, without its resource and scope.
+pub(crate) fn sdk_span(s: &opentelemetry_sdk::trace::SpanData) -> usize {
+    let status = match &s.status {
+        opentelemetry::trace::Status::Error { description } => description.len(),
+        _ => 0,
+    };
+    let mut total = ROW_BYTES
+        + 3 * id(&[0; 16])
+        + text(&s.span_context.trace_state().header())
+        + text(&s.name)
+        + status
+        + sdk_attrs(&s.attributes);
+    for e in s.events.iter() {
+        total += ITEM_BYTES + text(&e.name) + sdk_attrs(&e.attributes);
+    }
+    for l in s.links.iter() {
+        total +=
+            ITEM_BYTES + 2 * id(&[0; 16]) + text(&l.span_context.trace_state().header()) + sdk_attrs(&l.attributes);
+    }
+    total
+}
+
+/// Bytes of data point `i` of an OTLP metric, without its resource, scope and metric identity.
+pub(crate) fn otlp_point(data: &opentelemetry_proto::tonic::metrics::v1::metric::Data, i: usize) -> Measured {
+    use opentelemetry_proto::tonic::metrics::v1::{metric::Data, Exemplar};
+    let exemplars = |list: &[Exemplar]| -> Measured {
+        let mut total = 0;
+        for e in list {
+            total += ITEM_BYTES + id(&e.span_id) + id(&e.trace_id) + otlp_attrs(&e.filtered_attributes)?;
+        }
+        Ok(total)
+    };
+    Ok(ROW_BYTES
+        + match data {
+            Data::Gauge(g) => {
+                let p = &g.data_points[i];
+                otlp_attrs(&p.attributes)? + exemplars(&p.exemplars)?
+            }
+            Data::Sum(s) => {
+                let p = &s.data_points[i];
+                otlp_attrs(&p.attributes)? + exemplars(&p.exemplars)?
+            }
+            Data::Histogram(h) => {
+                let p = &h.data_points[i];
+                otlp_attrs(&p.attributes)?
+                    + exemplars(&p.exemplars)?
+                    + 8 * (p.bucket_counts.len() + p.explicit_bounds.len())
+            }
+            Data::ExponentialHistogram(h) => {
+                let p = &h.data_points[i];
+                let buckets = |b: &Option<_>| {
+                    b.as_ref().map_or(
+                        0,
+                        |b: &opentelemetry_proto::tonic::metrics::v1::exponential_histogram_data_point::Buckets| {
+                            8 * b.bucket_counts.len()
+                        },
+                    )
+                };
+                otlp_attrs(&p.attributes)? + exemplars(&p.exemplars)? + buckets(&p.positive) + buckets(&p.negative)
+            }
+            Data::Summary(s) => {
+                let p = &s.data_points[i];
+                otlp_attrs(&p.attributes)? + 16 * p.quantile_values.len()
+            }
+        })
+}
+
+/// Bytes of an SDK data point: its attributes, exemplars and bucket values (`buckets` values of
+/// 8 bytes), without its resource, scope and metric identity.
+pub(crate) fn sdk_point<'a, T: 'a>(
+    attributes: impl Iterator<Item = &'a opentelemetry::KeyValue>,
+    exemplars: impl Iterator<Item = &'a opentelemetry_sdk::metrics::data::Exemplar<T>>,
+    buckets: usize,
+) -> usize {
+    ROW_BYTES
+        + sdk_attrs(attributes)
+        + exemplars.map(|e| ITEM_BYTES + 2 * id(&[0; 16]) + sdk_attrs(e.filtered_attributes())).sum::<usize>()
+        + 8 * buckets
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use any_value::Value;
+    use opentelemetry_proto::tonic::common::v1::ArrayValue;
+
+    fn nested(depth: usize) -> AnyValue {
+        let mut v = AnyValue { value: Some(Value::IntValue(1)) };
+        for _ in 0..depth {
+            v = AnyValue { value: Some(Value::ArrayValue(ArrayValue { values: vec![v] })) };
+        }
+        v
+    }
+
+    #[test]
+    fn the_nesting_limit_is_exact() {
+        let attr = |v| vec![KeyValue { key: "k".into(), value: Some(v) }];
+        assert!(otlp_attrs(&attr(nested(MAX_VALUE_DEPTH))).is_ok());
+        let err = otlp_attrs(&attr(nested(MAX_VALUE_DEPTH + 1))).unwrap_err();
+        assert!(err.0.contains("deeper than 32"), "{err:?}");
+    }
+
+    #[test]
+    fn the_measure_bounds_the_rendering() {
+        use crate::attributes::{render, AttrValue};
+        let values = [
+            nested(5),
+            AnyValue { value: Some(Value::StringValue("<&>\u{1}\"".repeat(100))) },
+            AnyValue { value: Some(Value::BytesValue(vec![7; 100])) },
+            AnyValue { value: Some(Value::DoubleValue(-1.234_567_890_123_456_7e-300)) },
+            AnyValue { value: Some(Value::IntValue(i64::MIN)) },
+        ];
+        for v in values {
+            let (mut r, mut t) = (String::new(), String::new());
+            render(AttrValue::Otlp(Some(&v)), &mut r, &mut t);
+            let measured = any_value(&v, 0).unwrap();
+            assert!(measured >= r.len() + t.len(), "{v:?}: {measured} < {} + {}", r.len(), t.len());
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! The writer thread: takes the buffer's finished chunks and writes them as files, on the flush
+//! interval, when a threshold is passed, and when a flush is requested.
+//!
+//! It survives every error: a failed write keeps its chunk for the next cycle, a panic inside a
+//! write is turned into that chunk's error, and any other panic marks the library broken (every
+//! export and flush then fails at once with [`OtlpError::WriterFailed`](crate::OtlpError)) rather
+//! than leaving callers waiting on a thread that is gone.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::MutexGuard;
+use std::time::{Duration, Instant};
+
+use crate::buffer::Chunk;
+use crate::error::error_chain;
+use crate::lifecycle::{panic_message, Shared, State};
+
+/// Marks the library broken if the writer thread leaves by unwinding.
+struct ExitGuard<'a>(&'a Shared);
+
+impl Drop for ExitGuard<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut state = self.0.lock();
+            state.broken.get_or_insert_with(|| "the writer thread panicked".to_owned());
+            state.stopped = true;
+            self.0.done.notify_all();
+        }
+    }
+}
+
+impl Shared {
+    /// The writer thread's loop.
+    pub(crate) fn run(&self) {
+        let _guard = ExitGuard(self);
+        // ORPHAN HOOK
+        let orphans = crate::retention::remove_orphans(&self.writer);
+        self.lock().retention.add(&orphans);
+        let interval = self.config.flush_interval();
+        let mut next_flush = Instant::now() + interval;
+        let mut state = self.lock();
+        loop {
+            let idle = state.idle();
+            let requested = state.flush_requested > state.flush_completed;
+            // Leave once stopped with nothing left to write and no flush outstanding, or when the
+            // last handle gave up on unwritable data, or when broken.
+            if state.abandon || state.broken.is_some() || (state.stop && idle && !requested) {
+                state.stopped = true;
+                self.done.notify_all();
+                return;
+            }
+            let now = Instant::now();
+            let due = now >= next_flush && !idle;
+            if !(requested || due || self.over_threshold(&state)) {
+                let wait = next_flush.saturating_duration_since(now).max(Duration::from_millis(1));
+                state = self.work.wait_timeout(state, wait).unwrap_or_else(|e| e.into_inner()).0;
+                if Instant::now() >= next_flush && state.idle() {
+                    next_flush = Instant::now() + interval;
+                }
+                continue;
+            }
+            let (next, written) = match catch_unwind(AssertUnwindSafe(|| self.cycle(state))) {
+                Ok(result) => result,
+                Err(panic) => {
+                    let mut state = self.lock();
+                    state.broken = Some(format!("the writer thread panicked: {}", panic_message(&*panic)));
+                    state.stopped = true;
+                    self.done.notify_all();
+                    return;
+                }
+            };
+            state = next;
+            next_flush = Instant::now() + interval;
+            if !written.is_empty() {
+                drop(state);
+                // RETENTION HOOK (flush waiters were notified; `written` are this cycle's files)
+                let stats = crate::retention::after_cycle(&self.config, &self.writer, &written);
+                let mut locked = self.lock();
+                locked.retention.add(&stats);
+                drop(locked);
+                state = self.lock();
+            }
+        }
+    }
+
+    /// One flush cycle: takes everything buffered, writes it outside the lock, and records the
+    /// outcome. Returns the lock again and the files written.
+    fn cycle<'a>(&'a self, mut state: MutexGuard<'a, State>) -> (MutexGuard<'a, State>, Vec<PathBuf>) {
+        let generation = state.flush_requested;
+        let taken = state.buffer.take();
+        let mut chunks = std::mem::take(&mut state.pending);
+        state.pending_bytes = 0;
+        let mut last_error = None;
+        match taken {
+            Ok(new) => chunks.extend(new),
+            Err(e) => last_error = Some(error_chain(&e)),
+        }
+        state.in_flight_bytes = chunks.iter().map(|c| c.bytes).sum();
+        drop(state);
+
+        let mut failed: Vec<Chunk> = Vec::new();
+        let mut written = Vec::new();
+        for chunk in chunks {
+            match catch_unwind(AssertUnwindSafe(|| self.writer.write(&chunk))) {
+                Ok(Ok(path)) => written.push(path),
+                Ok(Err(e)) => {
+                    last_error = Some(error_chain(&e));
+                    failed.push(chunk);
+                }
+                Err(panic) => {
+                    last_error = Some(format!("writing a {} file panicked: {}", chunk.table, panic_message(&*panic)));
+                    failed.push(chunk);
+                }
+            }
+        }
+
+        let mut state = self.lock();
+        state.in_flight_bytes = 0;
+        state.pending_bytes = failed.iter().map(|c| c.bytes).sum();
+        state.pending = failed;
+        state.last_error = last_error;
+        state.flush_completed = state.flush_completed.max(generation);
+        self.done.notify_all();
+        (state, written)
+    }
+}

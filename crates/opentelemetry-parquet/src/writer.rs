@@ -87,6 +87,9 @@ impl Writer {
     pub(crate) fn end_cycle(&self) {
         let mut identity = self.identity();
         identity.previous = std::mem::take(&mut identity.current);
+        if let Some(lock) = &identity.lock {
+            let _ = lock.publish_latest(&identity.previous);
+        }
     }
 
     /// Adds a file just written to the published list (`.writers/<id>.latest`): the latest

@@ -1,7 +1,7 @@
 //! Edge cases of [`OtlpLibrary`]: empty input, exports after shutdown, flush and shutdown
 //! timeouts, backpressure at the buffer cap, failed writes and their retry, malformed protobuf,
 //! unusable output directories and invalid configuration, flush on drop, the Arrow IPC format,
-//! retention by size and age, background flushes (interval and row threshold) and readers that
+//! background flushes (retention: tests/retention.rs) (interval and row threshold) and readers that
 //! must never see partial files.
 //!
 //! Tests run as root, so write failures are provoked with path tricks instead of permissions: a
@@ -263,11 +263,6 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 
 fn file_name(path: &Path) -> String {
     path.file_name().unwrap().to_string_lossy().into_owned()
-}
-
-/// Total size of the crate's data files (`part-*`) under `dir`.
-fn data_bytes(dir: &Path) -> u64 {
-    walk(dir).iter().filter(|p| file_name(p).starts_with("part-")).map(|p| p.metadata().unwrap().len()).sum()
 }
 
 /// Drives an exporter future. The exporters of this crate return already-completed futures.
@@ -774,74 +769,6 @@ fn arrow_ipc_reads_back_like_parquet() {
         assert_eq!(reader.read_traces().unwrap(), reference_traces, "{compression:?}");
         assert_eq!(reader.read_metrics().unwrap(), reference_metrics, "{compression:?}");
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Retention
-// ---------------------------------------------------------------------------------------------
-
-#[test]
-fn retention_max_bytes_deletes_the_oldest_partitions_and_spares_foreign_files() {
-    const SPANS: usize = 20;
-    let days_ago = |d: u32| nanos(SystemTime::now() - DAY * d);
-
-    // Size of one flush of SPANS spans (same shape as below), measured without retention.
-    let calibration = tempfile::tempdir().unwrap();
-    let lib = library(calibration.path());
-    lib.export_otlp_traces(&otlp_traces(&fresh_ids(SPANS), days_ago(1))).unwrap();
-    lib.shutdown().unwrap();
-    let one_file = data_bytes(calibration.path());
-    assert!(one_file > 0);
-    // Room for two such files, not three.
-    let limit = one_file * 5 / 2;
-
-    let tmp = tempfile::tempdir().unwrap();
-    let lib = OtlpLibrary::new(builder(tmp.path()).retention_max_bytes(limit).build().unwrap()).unwrap();
-    let mut batches = Vec::new();
-    let mut foreign = None;
-    for day in (1..=5).rev() {
-        let ids = fresh_ids(SPANS);
-        lib.export_otlp_traces(&otlp_traces(&ids, days_ago(day))).unwrap();
-        lib.flush().unwrap();
-        batches.push(ids);
-        if foreign.is_none() {
-            // A file someone else put into the oldest partition; big enough to exceed the limit
-            // on its own if it were counted.
-            let files = all_files(tmp.path());
-            assert_eq!(files.len(), 1);
-            let path = files[0].parent().unwrap().join("notes.parquet");
-            std::fs::write(&path, vec![7u8; (limit * 2) as usize]).unwrap();
-            foreign = Some(path);
-        }
-        assert!(data_bytes(tmp.path()) <= limit, "after the day-{day} flush: {} > {limit}", data_bytes(tmp.path()));
-    }
-
-    let files = all_files(tmp.path());
-    assert_eq!(files.len(), 2, "the two newest partitions remain: {files:?}");
-    assert_eq!(stored_span_ids(tmp.path()), sorted(batches[3..].iter().flatten().copied()));
-    let foreign = foreign.unwrap();
-    assert_eq!(std::fs::read(&foreign).unwrap(), vec![7u8; (limit * 2) as usize], "foreign file untouched");
-    lib.shutdown().unwrap();
-}
-
-#[test]
-fn retention_max_age_deletes_old_partitions_only() {
-    let tmp = tempfile::tempdir().unwrap();
-    let lib =
-        OtlpLibrary::new(builder(tmp.path()).retention_max_age(Duration::from_secs(3600)).build().unwrap()).unwrap();
-    let old_ids = fresh_ids(5);
-    let new_ids = fresh_ids(5);
-    lib.export_otlp_traces(&otlp_traces(&old_ids, nanos(SystemTime::now() - DAY * 3))).unwrap();
-    lib.export_otlp_traces(&otlp_traces(&new_ids, now_nanos())).unwrap();
-    lib.flush().unwrap();
-
-    assert_eq!(stored_span_ids(tmp.path()), new_ids);
-    let files = all_files(tmp.path());
-    assert_eq!(files.len(), 1, "{files:?}");
-    // The emptied partition directories are removed too.
-    let dates: Vec<_> = std::fs::read_dir(tmp.path().join("traces")).unwrap().flatten().collect();
-    assert_eq!(dates.len(), 1, "{dates:?}");
-    lib.shutdown().unwrap();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 //! Edge cases of [`OtlpLibrary`]: empty input, exports after shutdown, flush and shutdown
 //! timeouts, backpressure at the buffer cap, failed writes and their retry, malformed protobuf,
 //! unusable output directories and invalid configuration, flush on drop, the Arrow IPC format,
-//! background flushes (retention: tests/retention.rs) (interval and row threshold) and readers that
-//! must never see partial files.
+//! background flushes (interval and row threshold) and readers that must never see partial files.
+//! Retention has its own tests (`tests/retention.rs`).
 //!
 //! Tests run as root, so write failures are provoked with path tricks instead of permissions: a
 //! regular file named `traces` inside the output directory makes `<dir>/traces/date=...`

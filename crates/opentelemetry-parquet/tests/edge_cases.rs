@@ -543,7 +543,8 @@ fn buffer_cap_rejects_exports_without_losing_accepted_spans() {
     assert!(message.contains(&blocked_dir), "{message}");
 
     // The SDK path reports the same condition as an internal failure.
-    match ready(lib.span_exporter().export(sdk_spans(&fresh_ids(1)))) {
+    // (A batch larger than the room that is left: exports stop short of the cap.)
+    match ready(lib.span_exporter().export(sdk_spans(&fresh_ids(100)))) {
         Err(OTelSdkError::InternalFailure(m)) => assert!(m.contains("buffer full"), "{m}"),
         other => panic!("expected InternalFailure(buffer full), got {other:?}"),
     }

@@ -1,53 +1,16 @@
 //! The batch format the Python exporters send: plain Python values (tuples, lists, dicts, str,
-//! int, float, bool, bytes, None) pickled with protocol 4 or 5. Building such values from the
-//! Python SDK's objects and pickling them (in C) costs a few microseconds per span, a fraction of
-//! building OTLP protobuf messages in Python. This module validates a batch against the layout
-//! below (a wrong shape or type is a `Decode` error naming what was wrong, and nothing is stored)
-//! and turns it into the OTLP request the Rust exporters would produce for the same telemetry.
+//! int, float, bool, bytes, None) pickled with protocol 4 or 5, laid out as `BATCH_FORMAT.md`
+//! (next to this crate's Cargo.toml) defines: the one definition of the layout, which the Python
+//! encoder (`opentelemetry.exporter.parquet._encoding`) writes and this module reads. Every batch
+//! starts with its format version ([`BATCH_FORMAT_VERSION`]); another version is a `Decode` error
+//! saying so. Building such values from the Python SDK's objects and pickling them (in C) costs a
+//! few microseconds per span, a fraction of building OTLP protobuf messages in Python.
 //!
-//! Spans:
-//! ```text
-//! batch          = [resource_group, ...]
-//! resource_group = (resource_attributes: dict, resource_schema_url: str | None,
-//!                   resource_dropped_attributes: int, [scope_group, ...])
-//! scope_group    = (name: str, version: str | None, schema_url: str | None,
-//!                   attributes: dict | None, [span, ...])
-//! span           = (trace_id: bytes[16], span_id: bytes[8], parent_span_id: bytes[8] | None,
-//!                   parent_is_remote: bool, trace_flags: int, trace_state: str, name: str,
-//!                   kind: int (OTLP SpanKind, 1 internal .. 5 consumer),
-//!                   start_time_unix_nano: int, end_time_unix_nano: int,
-//!                   attributes: dict | None, dropped_attributes: int,
-//!                   events: [event, ...] | None, dropped_events: int,
-//!                   links: [link, ...] | None, dropped_links: int,
-//!                   status_code: int (0 unset, 1 ok, 2 error), status_description: str | None)
-//! event          = (name: str, time_unix_nano: int, attributes: dict | None, dropped_attributes: int)
-//! link           = (trace_id: bytes[16], span_id: bytes[8], trace_flags: int, is_remote: bool,
-//!                   trace_state: str, attributes: dict | None, dropped_attributes: int)
-//! ```
-//! Metrics (same resource and scope groups, with metrics in place of spans):
-//! ```text
-//! metric         = (name: str, description: str, unit: str,
-//!                   kind: str ("gauge" | "sum" | "histogram" | "exponential_histogram"),
-//!                   aggregation_temporality: int (OTLP: 1 delta, 2 cumulative; 0 for gauges),
-//!                   is_monotonic: bool, [point, ...])
-//! number point   = (attributes, start_time_unix_nano, time_unix_nano, value: int | float,
-//!                   exemplars, flags)
-//! histogram pt   = (attributes, start, time, count, sum: float | None, bucket_counts: [int],
-//!                   explicit_bounds: [float], min: float | None, max: float | None, exemplars, flags)
-//! exp. hist. pt  = (attributes, start, time, count, sum: float | None, scale, zero_count,
-//!                   zero_threshold: float, positive: (offset, [int]) | None,
-//!                   negative: (offset, [int]) | None, min, max, exemplars, flags)
-//! exemplar       = (filtered_attributes, time_unix_nano, value: int | float,
-//!                   span_id: bytes[8] | None, trace_id: bytes[16] | None)
-//! ```
-//! Pickle without the memo (`pickle.Pickler(..., protocol=5)` with `fast = True`), as the Python
-//! exporters do: serde-pickle 1.2 rejects a batch that references one container twice
-//! (birkenfeld/serde-pickle#24), and resolving memo references costs a copy each.
-//!
-//! Attribute dicts map `str` to `str`, `bool`, `int` (64-bit), `float`, `bytes` or a list/tuple
-//! of those; their order is kept. Flags are stored as the Rust exporters store them:
-//! `trace_flags | 0x100`, plus `0x200` when the parent (or linked) context is remote. SDK
-//! resource attributes are stored sorted by key, like the Rust exporters do.
+//! This module validates a batch against the layout (a wrong shape or type is a `Decode` error
+//! naming what was wrong, and nothing is stored) and turns it into the OTLP request the Rust
+//! exporters would produce for the same telemetry. Before decoding, [`scan::check`](crate::scan)
+//! bounds the pickle's nesting in one linear pass, so no batch can make the decoder recurse
+//! without bound.
 
 use std::fmt;
 
@@ -266,10 +229,76 @@ fn scope(name: String, version: Option<String>, attrs: Option<Attrs>) -> Option<
     })
 }
 
-/// The decode error, as text naming the format.
-pub(crate) fn decode<'a, T: Deserialize<'a>>(what: &str, bytes: &'a [u8]) -> Result<T, String> {
-    serde_pickle::from_slice(bytes, serde_pickle::DeOptions::new())
-        .map_err(|e| format!("malformed {what} batch (expected the opentelemetry-parquet pickle layout): {e}"))
+/// The version of the batch layout (BATCH_FORMAT.md) this build reads: the first element of
+/// every batch.
+pub(crate) const BATCH_FORMAT_VERSION: u32 = 1;
+
+/// A batch: `(version, [resource_group, ...])`.
+#[derive(Debug)]
+struct Versioned<T>(Vec<ResourceGroup<T>>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Versioned<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Versioned<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a batch (format version, resource groups)")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Versioned<T>, A::Error> {
+                let Version(version) = seq.next_element()?.ok_or_else(|| de::Error::custom("empty batch"))?;
+                if version != i128::from(BATCH_FORMAT_VERSION) {
+                    return Err(de::Error::custom(format!(
+                        "batch format version {version}, but this opentelemetry-parquet reads version \
+                         {BATCH_FORMAT_VERSION} (BATCH_FORMAT.md): install opentelemetry-parquet and \
+                         opentelemetry-exporter-parquet releases made for each other"
+                    )));
+                }
+                let groups = seq.next_element()?.ok_or_else(|| de::Error::custom("batch ends after its version"))?;
+                if seq.next_element::<de::IgnoredAny>()?.is_some() {
+                    return Err(de::Error::custom("batch has more than (version, resource groups)"));
+                }
+                Ok(Versioned(groups))
+            }
+        }
+        d.deserialize_tuple(2, V(std::marker::PhantomData))
+    }
+}
+
+/// The first element of a batch.
+struct Version(i128);
+
+impl<'de> Deserialize<'de> for Version {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Version;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "the batch format version (an int) as the first element of the batch; a batch without \
+                     one comes from an opentelemetry-exporter-parquet older than this opentelemetry-parquet",
+                )
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Version, E> {
+                Ok(Version(v.into()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Version, E> {
+                Ok(Version(v.into()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Scans and decodes a batch; the error is text naming the format.
+fn decode<'a, T: Deserialize<'a>>(what: &str, bytes: &'a [u8]) -> Result<Vec<ResourceGroup<T>>, String> {
+    let malformed = |e: &dyn fmt::Display| {
+        format!("malformed {what} batch (expected the opentelemetry-parquet batch format, BATCH_FORMAT.md): {e}")
+    };
+    crate::scan::check(bytes).map_err(|e| malformed(&e))?;
+    let Versioned(groups) =
+        serde_pickle::from_slice(bytes, serde_pickle::DeOptions::new()).map_err(|e| malformed(&e))?;
+    Ok(groups)
 }
 
 /// Decodes a span batch into the OTLP request it stands for.
@@ -601,12 +630,66 @@ mod tests {
     fn batch(items: Vec<V>) -> V {
         let scope =
             V::Tuple(vec![V::String("scope".into()), V::String("1.0".into()), V::None, V::None, V::List(items)]);
-        V::List(vec![V::Tuple(vec![
-            dict(vec![("service.name", V::String("svc".into())), ("a.first", V::I64(1))]),
-            V::String("https://schema".into()),
-            V::I64(0),
-            V::List(vec![scope]),
-        ])])
+        versioned(
+            BATCH_FORMAT_VERSION.into(),
+            V::List(vec![V::Tuple(vec![
+                dict(vec![("service.name", V::String("svc".into())), ("a.first", V::I64(1))]),
+                V::String("https://schema".into()),
+                V::I64(0),
+                V::List(vec![scope]),
+            ])]),
+        )
+    }
+
+    fn versioned(version: i64, groups: V) -> V {
+        V::Tuple(vec![V::I64(version), groups])
+    }
+
+    #[test]
+    fn another_format_version_is_refused_by_name() {
+        let err = traces(&pickle(versioned(2, V::List(vec![])))).unwrap_err();
+        assert!(err.contains("batch format version 2") && err.contains("reads version 1"), "{err}");
+        let err = metrics(&pickle(V::List(vec![]))).unwrap_err();
+        assert!(err.contains("empty batch"), "{err}");
+        let unversioned = V::List(vec![V::Tuple(vec![dict(vec![]), V::None, V::I64(0), V::List(vec![])])]);
+        let err = traces(&pickle(unversioned)).unwrap_err();
+        assert!(err.contains("the batch format version (an int) as the first element"), "{err}");
+        assert_eq!(traces(&pickle(versioned(1, V::List(vec![])))).unwrap().resource_spans.len(), 0);
+    }
+
+    /// `depth` lists nested in one another, pickled by hand (EMPTY_LIST ... APPEND ...).
+    fn nested_lists(depth: usize) -> Vec<u8> {
+        let mut bytes = vec![0x80, 5];
+        bytes.extend(std::iter::repeat_n(b']', depth));
+        bytes.extend(std::iter::repeat_n(b'a', depth - 1));
+        bytes.push(b'.');
+        bytes
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_without_recursing() {
+        for depth in [crate::scan::MAX_PICKLE_DEPTH as usize + 1, 10_000, 100_000, 1_000_000] {
+            let err = traces(&nested_lists(depth)).unwrap_err();
+            assert!(err.contains("deeper than"), "{depth}: {err}");
+        }
+        assert!(crate::scan::check(&nested_lists(crate::scan::MAX_PICKLE_DEPTH as usize)).is_ok());
+    }
+
+    #[test]
+    fn memo_references_cannot_hide_nesting() {
+        // 100 memoized empty lists, then list i appended into list i - 1 through memo references:
+        // each append changes a list already put into another one, which the scan refuses.
+        let mut bytes = vec![0x80, 4];
+        for _ in 0..100 {
+            bytes.extend([b']', 0x94, b'0']);
+        }
+        for i in 1..100u8 {
+            bytes.extend([b'h', i - 1, b'h', i, b'a', b'0']);
+        }
+        bytes.extend([b'h', 0, b'.']);
+        let err = crate::scan::check(&bytes).unwrap_err();
+        assert!(err.contains("changes a container after putting it into another"), "{err}");
+        assert!(crate::scan::check(b"\x80\x04c__builtin__\nset\n)\x85R.").unwrap_err().contains("not plain data"));
     }
 
     fn span(trace_id: V) -> V {

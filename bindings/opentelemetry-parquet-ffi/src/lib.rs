@@ -3,9 +3,8 @@
 //! by maturin. The core crate knows nothing of this crate.
 
 mod batch;
+mod scan;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry_parquet as core;
@@ -41,13 +40,43 @@ pub struct ParquetConfig {
     pub retention_max_bytes: Option<u64>,
 }
 
+/// Each option's `OTEL_PARQUET_*` variable.
+const VARIABLES: [(&str, fn(&ParquetConfig) -> bool); 11] = [
+    (core::env::OUTPUT_DIR, |c| c.output_dir.is_some()),
+    (core::env::FORMAT, |c| c.format.is_some()),
+    (core::env::COMPRESSION, |c| c.compression.is_some()),
+    (core::env::FLUSH_INTERVAL_MS, |c| c.flush_interval_ms.is_some()),
+    (core::env::FLUSH_ROWS, |c| c.flush_rows.is_some()),
+    (core::env::FLUSH_BYTES, |c| c.flush_bytes.is_some()),
+    (core::env::MAX_BUFFER_BYTES, |c| c.max_buffer_bytes.is_some()),
+    (core::env::EXPORT_TIMEOUT_MS, |c| c.export_timeout_ms.is_some()),
+    (core::env::TEMPORALITY, |c| c.temporality.is_some()),
+    (core::env::RETENTION_MAX_AGE_SECS, |c| c.retention_max_age_secs.is_some()),
+    (core::env::RETENTION_MAX_BYTES, |c| c.retention_max_bytes.is_some()),
+];
+
 impl ParquetConfig {
-    fn build(self) -> Result<core::Config, OtlpError> {
+    /// The core configuration, and the messages of the variables it ignored.
+    ///
+    /// Explicit options win: the variable of an option given here is never read. The variable of
+    /// an option left `None` applies; one whose value does not parse is ignored (treated as not
+    /// set, as the OpenTelemetry specification asks of environment variables) and reported.
+    fn build(self, get_env: impl Fn(&str) -> Option<String>) -> Result<(core::Config, Vec<String>), OtlpError> {
+        let mut ignored = Vec::new();
+        let mut skip = Vec::new();
+        for (name, explicit) in VARIABLES {
+            if explicit(&self) {
+                skip.push(name);
+            } else if let Err(err) = core::Config::builder().with_vars(|n| if n == name { get_env(n) } else { None }) {
+                ignored.push(format!("ignoring {name}: {}", err.full_message()));
+                skip.push(name);
+            }
+        }
         let size = |field: &str, v: u64| {
             usize::try_from(v)
                 .map_err(|_| OtlpError::InvalidConfig(format!("invalid configuration: {field}: {v} is too large")))
         };
-        let mut b = core::Config::builder().with_env()?;
+        let mut b = core::Config::builder().with_vars(|n| if skip.contains(&n) { None } else { get_env(n) })?;
         if let Some(v) = self.output_dir {
             b = b.output_dir(v);
         }
@@ -81,7 +110,41 @@ impl ParquetConfig {
         if let Some(v) = self.retention_max_bytes {
             b = b.retention_max_bytes(v);
         }
-        Ok(b.build()?)
+        Ok((b.build()?, ignored))
+    }
+
+    /// Every option of `config`, explicit (so a library reopened from it ignores the environment).
+    fn resolved(config: &core::Config) -> ParquetConfig {
+        let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        ParquetConfig {
+            output_dir: Some(config.output_dir().to_string_lossy().into_owned()),
+            format: Some(config.format().extension().to_owned()),
+            compression: Some(
+                match config.compression() {
+                    core::Compression::Lz4 => "lz4",
+                    core::Compression::Snappy => "snappy",
+                    core::Compression::Gzip => "gzip",
+                    core::Compression::None => "none",
+                    _ => "zstd",
+                }
+                .to_owned(),
+            ),
+            flush_interval_ms: Some(millis(config.flush_interval())),
+            flush_rows: Some(config.flush_rows() as u64),
+            flush_bytes: Some(config.flush_bytes() as u64),
+            max_buffer_bytes: Some(config.max_buffer_bytes() as u64),
+            export_timeout_ms: Some(millis(config.export_timeout())),
+            temporality: Some(
+                match config.temporality() {
+                    Temporality::Delta => "delta",
+                    Temporality::LowMemory => "lowmemory",
+                    _ => "cumulative",
+                }
+                .to_owned(),
+            ),
+            retention_max_age_secs: config.retention_max_age().map(|d| d.as_secs()),
+            retention_max_bytes: config.retention_max_bytes(),
+        }
     }
 }
 
@@ -144,12 +207,14 @@ fn timeout(ms: Option<u64>) -> Option<Duration> {
 #[derive(Debug)]
 pub struct OtlpLibrary {
     inner: core::OtlpLibrary,
+    ignored_environment: Vec<String>,
 }
 
 impl OtlpLibrary {
     /// Creates the library from the config (falling back to the environment).
     pub fn new(config: ParquetConfig) -> Result<Self, OtlpError> {
-        Ok(OtlpLibrary { inner: core::OtlpLibrary::new(config.build()?)? })
+        let (config, ignored_environment) = config.build(|name| std::env::var(name).ok())?;
+        Ok(OtlpLibrary { inner: core::OtlpLibrary::new(config)?, ignored_environment })
     }
 
     fn traces(&self, batch: &[u8]) -> Result<u64, OtlpError> {
@@ -162,9 +227,9 @@ impl OtlpLibrary {
         Ok(self.inner.export_otlp_metrics(&request)? as u64)
     }
 
-    /// Stores a span batch.
-    pub fn export_traces(&self, batch: Vec<u8>) -> Result<u64, OtlpError> {
-        self.traces(&batch)
+    /// Stores a span batch read in place.
+    pub fn export_traces(&self, batch: &[u8]) -> Result<u64, OtlpError> {
+        self.traces(batch)
     }
 
     /// Stores a metrics batch (owned copy).
@@ -172,7 +237,7 @@ impl OtlpLibrary {
         self.metrics(&batch)
     }
 
-    /// Stores a metrics batch read in place.
+    /// Stores a metrics batch read in place (UniFFI passes a pointer to the caller's buffer).
     pub fn export_metrics_ref(&self, batch: &[u8]) -> Result<u64, OtlpError> {
         self.metrics(batch)
     }
@@ -208,14 +273,14 @@ impl OtlpLibrary {
         self.inner.is_shutdown()
     }
 
-    /// A span exporter.
-    pub fn span_exporter(self: Arc<Self>) -> Arc<SpanExporter> {
-        Arc::new(SpanExporter { exporter: Exporter::new(self) })
+    /// Every option the library runs with (explicit values, environment and defaults resolved).
+    pub fn config(&self) -> ParquetConfig {
+        ParquetConfig::resolved(self.inner.config())
     }
 
-    /// A metric exporter.
-    pub fn metric_exporter(self: Arc<Self>) -> Arc<MetricExporter> {
-        Arc::new(MetricExporter { exporter: Exporter::new(self) })
+    /// The `OTEL_PARQUET_*` variables ignored because their value did not parse, one message each.
+    pub fn ignored_environment(&self) -> Vec<String> {
+        self.ignored_environment.clone()
     }
 
     /// The store's root directory.
@@ -224,85 +289,50 @@ impl OtlpLibrary {
     }
 }
 
-/// What both exporters share: the library and their own shutdown flag.
-#[derive(Debug)]
-struct Exporter {
-    library: Arc<OtlpLibrary>,
-    is_shutdown: AtomicBool,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl Exporter {
-    fn new(library: Arc<OtlpLibrary>) -> Self {
-        Exporter { library, is_shutdown: AtomicBool::new(false) }
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        |name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned())
     }
 
-    fn check(&self, what: &str) -> Result<(), OtlpError> {
-        if self.is_shutdown.load(Ordering::Acquire) {
-            return Err(OtlpError::AlreadyShutdown(format!("{what} was already shut down")));
-        }
-        Ok(())
+    #[test]
+    fn explicit_options_win_over_their_variables() {
+        let vars = [("OTEL_PARQUET_FLUSH_ROWS", "many"), ("OTEL_PARQUET_FORMAT", "arrow")];
+        let explicit = ParquetConfig { output_dir: Some("d".into()), flush_rows: Some(7), ..Default::default() };
+        let (config, ignored) = explicit.build(env(&vars)).expect("valid explicit config");
+        assert_eq!(config.flush_rows(), 7, "the explicit value, its bad variable never read");
+        assert_eq!(config.format(), core::StorageFormat::ArrowIpc, "a variable of an option not passed applies");
+        assert!(ignored.is_empty(), "{ignored:?}");
     }
 
-    fn shutdown(&self, timeout_ms: Option<u64>) -> Result<(), OtlpError> {
-        self.is_shutdown.store(true, Ordering::Release);
-        self.library.flush(timeout_ms)
-    }
-}
-
-/// Exports span batches; see the UDL.
-#[derive(Debug)]
-pub struct SpanExporter {
-    exporter: Exporter,
-}
-
-impl SpanExporter {
-    /// Stores a span batch.
-    pub fn export(&self, batch: &[u8]) -> Result<u64, OtlpError> {
-        self.exporter.check("SpanExporter")?;
-        self.exporter.library.traces(batch)
+    #[test]
+    fn an_invalid_unrelated_variable_is_ignored_and_reported() {
+        let vars = [("OTEL_PARQUET_RETENTION_MAX_BYTES", "lots"), ("OTEL_PARQUET_FLUSH_ROWS", "9")];
+        let (config, ignored) =
+            ParquetConfig { output_dir: Some("d".into()), ..Default::default() }.build(env(&vars)).expect("valid");
+        assert_eq!(config.retention_max_bytes(), None);
+        assert_eq!(config.flush_rows(), 9);
+        assert_eq!(ignored.len(), 1);
+        assert!(ignored[0].contains("OTEL_PARQUET_RETENTION_MAX_BYTES"), "{ignored:?}");
     }
 
-    /// Flushes the library.
-    pub fn force_flush(&self, timeout_ms: Option<u64>) -> Result<(), OtlpError> {
-        self.exporter.library.flush(timeout_ms)
-    }
-
-    /// Shuts this exporter down (flushing the library).
-    pub fn shutdown(&self, timeout_ms: Option<u64>) -> Result<(), OtlpError> {
-        self.exporter.shutdown(timeout_ms)
-    }
-}
-
-/// Exports metrics batches; see the UDL.
-#[derive(Debug)]
-pub struct MetricExporter {
-    exporter: Exporter,
-}
-
-impl MetricExporter {
-    /// Stores a metrics batch.
-    pub fn export(&self, batch: &[u8]) -> Result<u64, OtlpError> {
-        self.exporter.check("MetricExporter")?;
-        self.exporter.library.metrics(batch)
-    }
-
-    /// Flushes the library.
-    pub fn force_flush(&self, timeout_ms: Option<u64>) -> Result<(), OtlpError> {
-        self.exporter.library.flush(timeout_ms)
-    }
-
-    /// Shuts this exporter down (flushing the library).
-    pub fn shutdown(&self, timeout_ms: Option<u64>) -> Result<(), OtlpError> {
-        self.exporter.shutdown(timeout_ms)
-    }
-
-    /// The library's temporality.
-    pub fn temporality(&self) -> String {
-        match self.exporter.library.inner.config().temporality() {
-            Temporality::Delta => "delta",
-            Temporality::LowMemory => "lowmemory",
-            _ => "cumulative",
-        }
-        .to_owned()
+    #[test]
+    fn the_resolved_config_rebuilds_the_same_config() {
+        let vars = [("OTEL_PARQUET_TEMPORALITY", "delta"), ("OTEL_PARQUET_COMPRESSION", "lz4")];
+        let given = ParquetConfig {
+            output_dir: Some("d".into()),
+            format: Some("arrow".into()),
+            flush_rows: Some(3),
+            retention_max_age_secs: Some(60),
+            ..Default::default()
+        };
+        let (config, _) = given.build(env(&vars)).expect("valid");
+        let resolved = ParquetConfig::resolved(&config);
+        let (again, _) = resolved.clone().build(env(&[("OTEL_PARQUET_FLUSH_ROWS", "99")])).expect("valid");
+        assert_eq!(format!("{config:?}"), format!("{again:?}"));
+        assert_eq!(resolved.temporality.as_deref(), Some("delta"));
+        assert_eq!(resolved.compression.as_deref(), Some("lz4"));
     }
 }

@@ -1,4 +1,4 @@
-"""Builders of the pickle batches documented at the top of src/batch.rs, and readers of a store.
+"""Builders of the pickle batches defined in BATCH_FORMAT.md, and readers of a store.
 
 Every builder returns plain tuples/lists/dicts in the documented layout; the keyword arguments
 are named after the layout's fields.
@@ -36,9 +36,14 @@ def open_library(path: str | Path, **options: Any) -> OtlpLibrary:
     return OtlpLibrary(ParquetConfig(output_dir=str(path), **{"flush_interval_ms": NO_TIMED_FLUSH_MS, **options}))
 
 
-def dumps(batch: Any) -> bytes:
-    """The batch pickled as the Python exporters send it."""
-    return pickle.dumps(batch, protocol=5)
+# The version of BATCH_FORMAT.md these builders write.
+BATCH_FORMAT_VERSION = 1
+
+
+def dumps(groups: Any) -> bytes:
+    """The batch of these resource groups, pickled as the Python exporters send it: ``(version,
+    groups)``."""
+    return pickle.dumps((BATCH_FORMAT_VERSION, groups), protocol=5)
 
 
 def dumps_unshared(batch: Any) -> bytes:
@@ -50,7 +55,7 @@ def dumps_unshared(batch: Any) -> bytes:
     buf = io.BytesIO()
     pickler = pickle.Pickler(buf, protocol=5)
     pickler.fast = True
-    pickler.dump(batch)
+    pickler.dump((BATCH_FORMAT_VERSION, batch))
     return buf.getvalue()
 
 

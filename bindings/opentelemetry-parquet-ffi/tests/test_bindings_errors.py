@@ -58,14 +58,10 @@ def test_malformed_bytes_are_a_decode_error_naming_the_format(library: OtlpLibra
         "metrics": library.export_metrics,
     }
     for what, export in exports.items():
-        with pytest.raises(OtlpError.Decode, match=f"malformed {what} batch .*pickle layout"):
+        with pytest.raises(OtlpError.Decode, match=f"malformed {what} batch .*BATCH_FORMAT.md"):
             export(data)
     with pytest.raises(OtlpError.Decode, match="malformed metrics batch"):
         library.export_metrics_ref(data)
-    with pytest.raises(OtlpError.Decode, match="malformed span batch"):
-        library.span_exporter().export(data)
-    with pytest.raises(OtlpError.Decode, match="malformed metrics batch"):
-        library.metric_exporter().export(data)
 
 
 def _short_span() -> list[Any]:
@@ -160,8 +156,6 @@ def test_wrong_argument_types_are_type_errors(library: OtlpLibrary) -> None:
         lambda: library.export_metrics_ref(bytearray(b"[]")),  # type: ignore[arg-type]
         lambda: library.export_otlp_traces(1),  # type: ignore[arg-type]
         lambda: library.export_otlp_metrics([1]),  # type: ignore[arg-type]
-        lambda: library.span_exporter().export("x"),  # type: ignore[arg-type]
-        lambda: library.metric_exporter().export(memoryview(b"x")),  # type: ignore[arg-type]
         lambda: library.flush(timeout_ms="10"),  # type: ignore[arg-type]
         lambda: OtlpLibrary(),  # type: ignore[call-arg]
         lambda: ParquetConfig("positional"),  # type: ignore[call-arg]
@@ -190,12 +184,50 @@ def test_invalid_config_names_the_option(store: Path, options: dict[str, Any], n
     assert not store.exists(), "nothing is created for a rejected configuration"
 
 
-def test_invalid_environment_names_the_variable(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_invalid_variable_is_ignored_and_named(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unparsable variable is treated as not set (the OpenTelemetry rule for environment
+    variables) and reported; it never rejects a valid explicit configuration."""
+    default = open_library(store)
+    default.shutdown()
     monkeypatch.setenv("OTEL_PARQUET_FLUSH_ROWS", "many")
-    with pytest.raises(OtlpError.InvalidConfig, match="OTEL_PARQUET_FLUSH_ROWS"):
-        open_library(store)
+    library = open_library(store)
+    (ignored,) = library.ignored_environment()
+    assert "OTEL_PARQUET_FLUSH_ROWS" in ignored and "many" in ignored
+    assert library.config() == default.config(), "as if the variable were not set"
+    library.shutdown()
     monkeypatch.setenv("OTEL_PARQUET_FLUSH_ROWS", "10")
-    open_library(store).shutdown()
+    library = open_library(store)
+    assert (library.ignored_environment(), library.config().flush_rows) == ([], 10)
+    library.shutdown()
+
+
+def test_an_explicit_option_wins_over_its_variable(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_PARQUET_FLUSH_ROWS", "many")
+    monkeypatch.setenv("OTEL_PARQUET_FORMAT", "arrow")
+    monkeypatch.setenv("OTEL_PARQUET_COMPRESSION", "lz4")
+    library = open_library(store, flush_rows=5, format="parquet")
+    config = library.config()
+    assert (config.flush_rows, config.format, config.compression) == (5, "parquet", "lz4")
+    assert library.ignored_environment() == [], "the bad variable of an explicit option is never read"
+    library.shutdown()
+
+
+def test_the_resolved_config_reopens_the_same_library(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_PARQUET_TEMPORALITY", "delta")
+    library = open_library(store, format="arrow", flush_rows=3, retention_max_bytes=10**9)
+    config = library.config()
+    library.shutdown()
+    monkeypatch.delenv("OTEL_PARQUET_TEMPORALITY")
+    again = OtlpLibrary(config)
+    assert again.config() == config
+    assert (config.format, config.flush_rows, config.temporality, config.retention_max_bytes) == (
+        "arrow",
+        3,
+        "delta",
+        10**9,
+    )
+    assert config.retention_max_age_secs is None
+    again.shutdown()
 
 
 def test_negative_numbers_are_refused_before_reaching_rust(store: Path) -> None:
@@ -213,7 +245,6 @@ def test_unwritable_output_dir(tmp_path: Path) -> None:
 
 
 def test_export_after_shutdown(library: OtlpLibrary, store: Path) -> None:
-    spans, metrics = library.span_exporter(), library.metric_exporter()
     library.export_traces(dumps(batch([span(name="before")])))
     assert not library.is_shutdown()
     library.shutdown()
@@ -226,37 +257,12 @@ def test_export_after_shutdown(library: OtlpLibrary, store: Path) -> None:
         lambda: library.export_metrics_ref(dumps([])),
         lambda: library.export_otlp_traces(b""),
         lambda: library.export_otlp_metrics(b""),
-        lambda: spans.export(dumps(batch([span()]))),
-        lambda: metrics.export(dumps([])),
     ]
     for call in calls:
         with pytest.raises(OtlpError.AlreadyShutdown, match="shut down"):
             call()
     assert [r["SpanName"] for r in rows(store, "traces")] == ["before"]
 
-
-def test_exporter_shutdown_flushes_but_keeps_the_library_running(library: OtlpLibrary, store: Path) -> None:
-    exporter = library.span_exporter()
-    assert exporter.export(dumps(batch([span(name="first")]))) == 1
-    exporter.shutdown()
-    assert [r["SpanName"] for r in rows(store, "traces")] == ["first"], "the exporter's shutdown flushed"
-    with pytest.raises(OtlpError.AlreadyShutdown, match="SpanExporter"):
-        exporter.export(dumps(batch([span(name="refused")])))
-    exporter.shutdown()  # idempotent
-
-    assert not library.is_shutdown()
-    assert library.export_traces(dumps(batch([span(name="second")]))) == 1
-    other = library.span_exporter()
-    assert other.export(dumps(batch([span(name="third")]))) == 1
-
-    metric_exporter = library.metric_exporter()
-    assert metric_exporter.export(dumps(batch([metric("m", "sum", [number_point(1)], temporality=2)]))) == 1
-    metric_exporter.shutdown()
-    with pytest.raises(OtlpError.AlreadyShutdown, match="MetricExporter"):
-        metric_exporter.export(dumps([]))
-    assert sorted(r["SpanName"] for r in rows(store, "traces")) == ["first", "second", "third"]
-    assert [r["MetricName"] for r in rows(store, "metrics_sum")] == ["m"]
-    assert not library.is_shutdown()
 
 
 def test_nothing_is_stored_from_a_rejected_batch(library: OtlpLibrary, store: Path) -> None:

@@ -128,11 +128,3 @@ def test_duckdb_reads_the_same_values(stored: Path) -> None:
     assert duck(stored, "metrics_gauge", "Exemplars[1].TraceId, Exemplars[1].IntValue", where="len(Exemplars) > 0") == [
         ("0af7651916cd43dd8448eb211c80319c", 3)
     ]
-
-
-def test_metric_exporter_stores_like_export_metrics(library: OtlpLibrary, store: Path) -> None:
-    exporter = library.metric_exporter()
-    assert exporter.temporality() == "cumulative"
-    assert exporter.export(dumps(batch([metric("via.exporter", "gauge", [number_point(1)])]))) == 1
-    exporter.force_flush()
-    assert [(r["MetricName"], r["IntValue"]) for r in rows(store, "metrics_gauge")] == [("via.exporter", 1)]

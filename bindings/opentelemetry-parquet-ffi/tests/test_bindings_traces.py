@@ -170,15 +170,3 @@ def test_duckdb_reads_the_same_values(stored: dict[str, dict[str, Any]], store: 
         ("Server", 1),
         ("Unspecified", 1),
     ]
-
-
-def test_span_exporter_stores_like_export_traces(library: OtlpLibrary, store: Path) -> None:
-    exporter = library.span_exporter()
-    assert exporter.export(dumps(batch([span(name="via exporter", attributes={"k": 1})]))) == 1
-    exporter.force_flush()
-    (row,) = rows(store, "traces")
-    assert (row["SpanName"], row["SpanAttributes"], row["SpanAttributesTypes"]) == (
-        "via exporter",
-        [("k", "1")],
-        [("k", "int")],
-    )

@@ -28,10 +28,24 @@ impl Args {
         if self.quick {
             cmd.args(["--warm-up-time", "1", "--measurement-time", "3"]);
         }
-        cmd.args(self.filter).env("CRITERION_HOME", &criterion_dir);
+        cmd.args(self.filter.clone()).env("CRITERION_HOME", &criterion_dir);
         run(&mut cmd)?;
-        report(&criterion_dir, started)
+        report(&criterion_dir, started)?;
+        if self.filter.is_none() {
+            peak_rss(self.quick)?;
+        }
+        Ok(())
     }
+}
+
+/// Peak memory of the hostile input shapes against the buffer cap, each in its own process
+/// (`examples/peak_rss.rs`, release build like the benchmarks).
+pub(crate) fn peak_rss(quick: bool) -> Result<()> {
+    let mut cmd = cargo(["run", "--release", "-p", "opentelemetry-parquet", "--example", "peak_rss", "--"]);
+    if quick {
+        cmd.arg("--quick");
+    }
+    run(&mut cmd)
 }
 
 /// The cargo target directory (honours `CARGO_TARGET_DIR` and `build.target-dir`).

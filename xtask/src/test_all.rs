@@ -54,6 +54,9 @@ fn rust() -> Result<()> {
             .env("OTEL_PARQUET_OUTPUT_DIR", &dir))?;
     }
     run(cargo(["run", "--quiet", "-p", "opentelemetry-parquet-cli", "--", "inspect", "--rows", "1"]).arg(&dir))?;
+    // The peak-memory harness of the hostile shapes, small and in the test profile: proves it
+    // works (`just bench` runs it at full size).
+    run(&mut cargo(["run", "--quiet", "-p", "opentelemetry-parquet", "--example", "peak_rss", "--", "--quick"]))?;
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }

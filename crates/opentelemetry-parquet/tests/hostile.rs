@@ -109,6 +109,11 @@ fn span_names(dir: &Path) -> Vec<String> {
     names
 }
 
+/// A string value shared by every attribute holding it (as the SDK shares `Arc<str>` values).
+fn shared_string(s: String) -> opentelemetry::StringValue {
+    opentelemetry::StringValue::from(Arc::<str>::from(s))
+}
+
 fn nested(depth: usize) -> AnyValue {
     let mut v = AnyValue { value: Some(any_value::Value::IntValue(1)) };
     for _ in 0..depth {
@@ -143,7 +148,7 @@ fn an_export_too_large_for_the_cap_is_refused_whole_and_the_library_keeps_workin
     lib.export_traces(vec![sdk_span(0, vec![KeyValue::new("before", 1)])]).unwrap();
 
     // 22 spans sharing one 100 MB value: 2.2 GB of rows, over the default 128 MiB cap.
-    let huge: opentelemetry::StringValue = "x".repeat(100 << 20).into();
+    let huge = shared_string("x".repeat(100 << 20));
     let spans: Vec<_> = (1..=22).map(|i| sdk_span(i, vec![KeyValue::new("big", huge.clone())])).collect();
     match lib.export_traces(spans) {
         Err(OtlpError::ExportTooLarge { bytes, limit_bytes, limit }) => {
@@ -165,7 +170,7 @@ fn a_row_larger_than_a_file_can_hold_is_refused_whatever_the_cap() {
     let tmp = tempfile::tempdir().unwrap();
     let lib = OtlpLibrary::new(builder(tmp.path()).max_buffer_bytes(8 << 30).build().unwrap()).unwrap();
     // One span whose four ~300 MB attributes (shared, so cheap to build) make a 1.2 GB row.
-    let big: opentelemetry::StringValue = "y".repeat(300 << 20).into();
+    let big = shared_string("y".repeat(300 << 20));
     let attributes = (0..4).map(|i| KeyValue::new(format!("k{i}"), big.clone())).collect();
     match lib.export_traces(vec![sdk_span(1, attributes)]) {
         Err(OtlpError::ExportTooLarge { limit, .. }) => assert_eq!(limit, "the largest row a file can hold"),
@@ -189,7 +194,7 @@ fn large_values_are_split_into_files_before_a_column_overflows() {
     // 100 MB values: 22 of them in one Utf8 column would overflow its 32-bit offsets (the
     // failure this guards against); the buffer seals a partition's builder at 256 MiB, so four
     // rows already need two files.
-    let huge: opentelemetry::StringValue = "z".repeat(100 << 20).into();
+    let huge = shared_string("z".repeat(100 << 20));
     let spans: Vec<_> = (0..4).map(|i| sdk_span(i, vec![KeyValue::new("big", huge.clone())])).collect();
     assert_eq!(lib.export_traces(spans).unwrap(), 4);
     lib.flush().unwrap();

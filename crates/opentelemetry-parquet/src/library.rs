@@ -41,7 +41,7 @@ use crate::table::columns::ResourceInfo;
 /// ```
 #[derive(Clone)]
 pub struct OtlpLibrary {
-    handle: Arc<Handle>,
+    pub(crate) handle: Arc<Handle>,
 }
 
 impl std::fmt::Debug for OtlpLibrary {

@@ -44,6 +44,9 @@ pub(crate) struct Shared {
     pub(crate) done: Condvar,
     /// The writer thread, once started.
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// Test-only fault injection: the writer panics at this point of its next cycle.
+    #[cfg(test)]
+    pub(crate) inject_panic: Mutex<Option<&'static str>>,
 }
 
 #[derive(Default)]
@@ -100,6 +103,8 @@ impl Handle {
             work: Condvar::new(),
             done: Condvar::new(),
             thread: Mutex::new(None),
+            #[cfg(test)]
+            inject_panic: Mutex::new(None),
         });
         Ok(Handle { shared, pid: std::process::id() })
     }
@@ -325,5 +330,89 @@ pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         s.clone()
     } else {
         "unknown panic".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+
+    fn request(n: u8) -> ExportTraceServiceRequest {
+        ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans: (1..=n)
+                        .map(|i| Span { span_id: vec![i; 8], name: format!("s{i}"), ..Default::default() })
+                        .collect(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        }
+    }
+
+    fn library(dir: &std::path::Path) -> crate::OtlpLibrary {
+        crate::OtlpLibrary::new(
+            Config::builder().output_dir(dir).flush_interval(Duration::from_secs(3600)).build().unwrap(),
+        )
+        .unwrap()
+    }
+
+    fn inject(lib: &crate::OtlpLibrary, at: Option<&'static str>) {
+        *lib.handle.shared().unwrap().inject_panic.lock().unwrap() = at;
+    }
+
+    fn stored(dir: &std::path::Path) -> usize {
+        let request = crate::StoreReader::new(dir).read_traces().unwrap();
+        request.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum()
+    }
+
+    #[test]
+    fn a_panic_while_writing_a_file_fails_the_flush_and_keeps_the_rows() {
+        let tmp = tempfile::tempdir().unwrap();
+        let lib = library(tmp.path());
+        lib.export_otlp_traces(&request(3)).unwrap();
+        inject(&lib, Some("write"));
+        match lib.flush() {
+            Err(OtlpError::FlushFailed { rows: 3, message }) => assert!(message.contains("panicked"), "{message}"),
+            other => panic!("expected FlushFailed, got {other:?}"),
+        }
+        // The writer survived: the retry writes every row once.
+        lib.export_otlp_traces(&request(2)).unwrap();
+        lib.flush().unwrap();
+        assert_eq!(stored(tmp.path()), 5);
+        lib.shutdown().unwrap();
+    }
+
+    #[test]
+    fn a_broken_writer_fails_every_export_and_flush_at_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let lib = library_with_long_timeout(tmp.path());
+        lib.export_otlp_traces(&request(1)).unwrap();
+        inject(&lib, Some("cycle"));
+        let started = Instant::now();
+        match lib.flush() {
+            Err(OtlpError::WriterFailed { reason }) => assert!(reason.contains("panicked"), "{reason}"),
+            other => panic!("expected WriterFailed, got {other:?}"),
+        }
+        for result in [lib.export_otlp_traces(&request(1)).map(|_| ()), lib.flush(), lib.shutdown()] {
+            assert!(matches!(result, Err(OtlpError::WriterFailed { .. })), "{result:?}");
+        }
+        // "At once": nothing waited for the (one minute) export timeout.
+        assert!(started.elapsed() < Duration::from_secs(60));
+    }
+
+    fn library_with_long_timeout(dir: &std::path::Path) -> crate::OtlpLibrary {
+        crate::OtlpLibrary::new(
+            Config::builder()
+                .output_dir(dir)
+                .flush_interval(Duration::from_secs(3600))
+                .export_timeout(Duration::from_secs(60))
+                .build()
+                .unwrap(),
+        )
+        .unwrap()
     }
 }

@@ -86,6 +86,8 @@ impl Shared {
     /// One flush cycle: takes everything buffered, writes it outside the lock, and records the
     /// outcome. Returns the lock again and the files written.
     fn cycle<'a>(&'a self, mut state: MutexGuard<'a, State>) -> (MutexGuard<'a, State>, Vec<PathBuf>) {
+        #[cfg(test)]
+        self.injected("cycle");
         let generation = state.flush_requested;
         let taken = state.buffer.take();
         let mut chunks = std::mem::take(&mut state.pending);
@@ -101,7 +103,12 @@ impl Shared {
         let mut failed: Vec<Chunk> = Vec::new();
         let mut written = Vec::new();
         for chunk in chunks {
-            match catch_unwind(AssertUnwindSafe(|| self.writer.write(&chunk))) {
+            let write = || {
+                #[cfg(test)]
+                self.injected("write");
+                self.writer.write(&chunk)
+            };
+            match catch_unwind(AssertUnwindSafe(write)) {
                 Ok(Ok(path)) => written.push(path),
                 Ok(Err(e)) => {
                     last_error = Some(error_chain(&e));
@@ -122,5 +129,18 @@ impl Shared {
         state.flush_completed = state.flush_completed.max(generation);
         self.done.notify_all();
         (state, written)
+    }
+}
+
+#[cfg(test)]
+impl Shared {
+    /// Panics (once) when a test asked for a panic at `point`.
+    fn injected(&self, point: &str) {
+        let mut inject = self.inject_panic.lock().unwrap_or_else(|e| e.into_inner());
+        if *inject == Some(point) {
+            *inject = None;
+            drop(inject);
+            panic!("injected panic at {point}");
+        }
     }
 }

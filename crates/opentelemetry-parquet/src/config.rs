@@ -247,11 +247,12 @@ impl Config {
     pub fn temporality(&self) -> Temporality {
         self.temporality
     }
-    /// Files older than this are deleted, if set.
+    /// Files written longer ago than this are deleted, if set (see [`ConfigBuilder::retention_max_age`]).
     pub fn retention_max_age(&self) -> Option<Duration> {
         self.retention_max_age
     }
-    /// Oldest files are deleted while the store is larger than this, if set.
+    /// The oldest-written files are deleted while the store's data files are larger than this,
+    /// if set (see [`ConfigBuilder::retention_max_bytes`]).
     pub fn retention_max_bytes(&self) -> Option<u64> {
         self.retention_max_bytes
     }
@@ -309,12 +310,33 @@ impl ConfigBuilder {
         self.config.temporality = temporality;
         self
     }
-    /// Delete files older than this.
+    /// Delete data files **written** longer ago than this: the write time is the UUIDv7 in the
+    /// file name (`part-<uuidv7>.<ext>`), or the modification time when a name does not parse;
+    /// the time of the data in the file plays no part.
+    ///
+    /// Retention runs on the writer thread after each flush cycle that wrote files, once that
+    /// flush was acknowledged, and deletes oldest-written first: every file older than this, then
+    /// more while the store is larger than [`retention_max_bytes`](Self::retention_max_bytes).
+    /// Only this crate's `part-*.parquet` / `part-*.arrow` files in `<table>/date=*/hour=*/` are
+    /// ever deleted. Never deleted: the files of the cycle that just ran, and those of the latest
+    /// cycle (and the one in progress) of every live library on the store, in any process.
+    /// Passes of several libraries or processes on one store take turns (`.retention.lock` in
+    /// the store root); a file someone else already deleted is not counted. A deletion that fails
+    /// (on Windows, a file a reader holds open) is retried by the next pass and never fails a
+    /// flush. Empty partition directories are removed once unchanged for a minute. What was
+    /// deleted is reported by [`OtlpLibrary::retention_stats`](crate::OtlpLibrary::retention_stats).
+    ///
+    /// [`build`](Self::build) rejects ages below one second or above [`MAX_RETENTION_AGE`]
+    /// (100 years).
     pub fn retention_max_age(mut self, age: Duration) -> Self {
         self.config.retention_max_age = Some(age);
         self
     }
-    /// Delete the oldest files while the store is larger than this.
+    /// Delete the oldest-written data files while this crate's data files in the store total
+    /// more than this many bytes (other files are not counted). The files that are never
+    /// deleted (see [`retention_max_age`](Self::retention_max_age)) stay even when they alone
+    /// exceed the cap: a cap below one file's size keeps the latest cycle's files. Must be
+    /// greater than zero.
     pub fn retention_max_bytes(mut self, bytes: u64) -> Self {
         self.config.retention_max_bytes = Some(bytes);
         self

@@ -212,8 +212,8 @@ impl Scan {
                         if is_data_file(&name) {
                             let Ok(meta) = file.metadata() else { continue };
                             if meta.is_file() {
-                                let written_ms = uuid_millis(&name)
-                                    .unwrap_or_else(|| meta.modified().map_or(0, |t| millis_since_epoch(t)));
+                                let written_ms =
+                                    uuid_millis(&name).unwrap_or_else(|| meta.modified().map_or(0, millis_since_epoch));
                                 scan.files.push(DataFile { path: file.path(), name, written_ms, size: meta.len() });
                             }
                         } else if is_temp_file(&name) {

@@ -40,7 +40,8 @@ pub(crate) const UNOWNED_TEMP_AGE: Duration = Duration::from_secs(3600);
 pub struct RetentionStats {
     /// Retention passes run (one after each flush cycle that wrote files, when a limit is set).
     pub passes: u64,
-    /// Passes skipped because another library or process was running one on the same store.
+    /// Passes skipped because another library or process was running one on the same store (or
+    /// the lock file could not be opened: see `last_error`).
     pub passes_skipped: u64,
     /// Data files deleted by `retention_max_age` or `retention_max_bytes`.
     pub files_deleted: u64,
@@ -129,7 +130,9 @@ pub(crate) fn enforce(root: &Path, policy: &Policy, protected: &HashSet<String>,
             return stats;
         }
         Err(e) => {
-            stats.failed("locking", &root.join(store_lock::RETENTION_LOCK), &e);
+            let path = root.join(store_lock::RETENTION_LOCK);
+            stats.passes_skipped = 1;
+            stats.last_error = Some(format!("locking {}: {}", path.display(), error_chain(&e)));
             return stats;
         }
     };

@@ -31,10 +31,8 @@ pub(crate) const DIR_QUIET: Duration = Duration::from_secs(60);
 /// probe) is removed once unchanged for this long: no write takes that long.
 pub(crate) const UNOWNED_TEMP_AGE: Duration = Duration::from_secs(3600);
 
-/// What retention did: since the library started ([`OtlpLibrary::retention_stats`]), or in one
-/// pass.
-///
-/// [`OtlpLibrary::retention_stats`]: crate::OtlpLibrary
+/// What retention did: since the library started
+/// ([`OtlpLibrary::retention_stats`](crate::OtlpLibrary::retention_stats)), or in one pass.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RetentionStats {

@@ -351,7 +351,7 @@ impl ConfigBuilder {
     }
 
     /// Like [`with_env`](Self::with_env), with the variables read through `get` (a name of
-    /// [`env`] in, its value out; `None` or a blank value leaves the option as it is). The
+    /// [`env`](mod@env) in, its value out; `None` or a blank value leaves the option as it is). The
     /// bindings use it so that an explicitly passed option is not overridden by its variable.
     ///
     /// # Errors

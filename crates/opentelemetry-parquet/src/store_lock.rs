@@ -25,9 +25,14 @@ pub(crate) const RETENTION_LOCK: &str = ".retention.lock";
 const LOCK_EXT: &str = "lock";
 const LATEST_EXT: &str = "latest";
 
+/// Opens a lock file for reading only (creating it first if asked): locks need no write access,
+/// and a file held open for writing would keep the file system from being remounted read-only.
 fn open_lock_file(path: &Path, create: bool) -> io::Result<File> {
-    // Never truncated: another process may hold a lock on it.
-    OpenOptions::new().read(true).write(true).create(create).truncate(false).open(path)
+    if create {
+        // Never truncated: another process may hold a lock on it.
+        drop(OpenOptions::new().write(true).create(true).truncate(false).open(path)?);
+    }
+    File::open(path)
 }
 
 /// An exclusive lock, released when dropped.

@@ -1,21 +1,18 @@
-//! The in-memory buffer: rows of every table and partition as Arrow columns, and the four ways
-//! in (OTLP requests and SDK objects, traces and metrics).
+//! The in-memory buffer: rows of every table and partition as Arrow columns, appended from
+//! exports prepared (validated, rendered and measured) by [`crate::prepare`].
 
 use std::collections::BTreeMap;
 
 use arrow_array::RecordBatch;
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
 use opentelemetry_sdk::trace::SpanData;
 
 use crate::error::{OtlpError, Result};
-use crate::size::{self, Unstorable, MAX_CHUNK_BYTES, MAX_ROW_BYTES};
-use crate::table::columns::{ResourceInfo, ScopeInfo};
-use crate::table::metrics::{MetricInfo, MetricKind, MetricsBuilder, PointHeader, RowContext, SdkNumber};
+use crate::prepare::{PreparedMetrics, PreparedSdkMetrics, PreparedSdkSpans, PreparedTraces};
+use crate::size::MAX_CHUNK_BYTES;
+use crate::table::metrics::{MetricKind, MetricsBuilder, PointHeader, RowContext, SdkNumber};
+use crate::table::resource::ScopeInfo;
 use crate::table::{Table, TableBuilder};
 use crate::time::{to_nanos, Partition};
 
@@ -234,7 +231,7 @@ impl Buffer {
     }
 }
 
-fn otlp_kind(data: &Data) -> MetricKind {
+pub(crate) fn otlp_kind(data: &Data) -> MetricKind {
     match data {
         Data::Gauge(_) => MetricKind::Gauge,
         Data::Sum(_) => MetricKind::Sum,
@@ -245,7 +242,7 @@ fn otlp_kind(data: &Data) -> MetricKind {
 }
 
 /// The time of every data point of an OTLP metric, in order.
-fn otlp_times(data: &Data) -> Box<dyn Iterator<Item = u64> + '_> {
+pub(crate) fn otlp_times(data: &Data) -> Box<dyn Iterator<Item = u64> + '_> {
     match data {
         Data::Gauge(g) => Box::new(g.data_points.iter().map(|p| p.time_unix_nano)),
         Data::Sum(s) => Box::new(s.data_points.iter().map(|p| p.time_unix_nano)),
@@ -255,44 +252,11 @@ fn otlp_times(data: &Data) -> Box<dyn Iterator<Item = u64> + '_> {
     }
 }
 
-/// Sums the measured rows of an export, refusing a row larger than a file can hold, and counts
-/// a builder for each partition the export touches.
-#[derive(Default)]
-struct Tally {
-    rows: Vec<usize>,
-    rows_bytes: usize,
-    partitions: std::collections::HashSet<(Table, Partition)>,
-}
-
-impl Tally {
-    fn row(&mut self, table: Table, time: u64, bytes: usize) -> Result<()> {
-        if bytes > MAX_ROW_BYTES {
-            return Err(OtlpError::ExportTooLarge {
-                bytes,
-                limit_bytes: MAX_ROW_BYTES,
-                limit: "the largest row a file can hold",
-            });
-        }
-        self.rows.push(bytes);
-        self.rows_bytes += bytes;
-        self.partitions.insert((table, Partition::of(time)));
-        Ok(())
-    }
-
-    /// The rows' sizes and the export's total, including a new builder per partition.
-    fn finish(self) -> (Vec<usize>, usize) {
-        // Zero only when there are no rows.
-        let total = self.rows_bytes + self.partitions.len() * builder_bytes();
-        (self.rows, total)
-    }
-}
-
-fn decode_error(message: &'static str) -> impl Fn(Unstorable) -> OtlpError {
-    move |Unstorable(reason)| OtlpError::Decode { message, reason }
-}
-
 /// The scope of each span: `scopes` holds one rendered scope per distinct run of spans.
-fn scopes_for<'a>(spans: &'a [SpanData], scopes: &'a [ScopeInfo]) -> impl Iterator<Item = &'a ScopeInfo> + 'a {
+pub(crate) fn scopes_for<'a>(
+    spans: &'a [SpanData],
+    scopes: &'a [ScopeInfo],
+) -> impl Iterator<Item = &'a ScopeInfo> + 'a {
     let mut index = 0usize;
     spans.iter().enumerate().map(move |(i, s)| {
         if i > 0 && spans[i - 1].instrumentation_scope != s.instrumentation_scope {
@@ -300,212 +264,4 @@ fn scopes_for<'a>(spans: &'a [SpanData], scopes: &'a [ScopeInfo]) -> impl Iterat
         }
         &scopes[index]
     })
-}
-
-/// Renders one `ScopeInfo` per run of consecutive spans with the same scope.
-fn sdk_span_scopes(spans: &[SpanData]) -> Vec<ScopeInfo> {
-    let mut out: Vec<ScopeInfo> = Vec::new();
-    for (i, s) in spans.iter().enumerate() {
-        if i == 0 || spans[i - 1].instrumentation_scope != s.instrumentation_scope {
-            out.push(ScopeInfo::from_sdk(&s.instrumentation_scope));
-        }
-    }
-    out
-}
-
-/// SDK spans with their scopes rendered and every row measured (outside the buffer lock).
-pub(crate) struct PreparedSdkSpans<'a> {
-    resource: &'a ResourceInfo,
-    spans: &'a [SpanData],
-    scopes: Vec<ScopeInfo>,
-    rows: Vec<usize>,
-    /// The bytes the export adds to the buffer, at most.
-    pub(crate) bytes: usize,
-}
-
-impl<'a> PreparedSdkSpans<'a> {
-    pub(crate) fn new(resource: &'a ResourceInfo, spans: &'a [SpanData]) -> Result<Self> {
-        let scopes = sdk_span_scopes(spans);
-        let mut tally = Tally::default();
-        for (span, scope) in spans.iter().zip(scopes_for(spans, &scopes)) {
-            let bytes = size::sdk_span(span) + resource.bytes() + scope.bytes();
-            tally.row(Table::Traces, to_nanos(span.start_time), bytes)?;
-        }
-        let (rows, bytes) = tally.finish();
-        Ok(PreparedSdkSpans { resource, spans, scopes, rows, bytes })
-    }
-}
-
-/// An OTLP traces request validated, with its resources and scopes rendered and every row
-/// measured (outside the buffer lock).
-pub(crate) struct PreparedTraces<'a> {
-    resources: Vec<(ResourceInfo, PreparedScopeSpans<'a>)>,
-    rows: Vec<usize>,
-    /// The bytes the request adds to the buffer, at most.
-    pub(crate) bytes: usize,
-}
-
-type PreparedScopeSpans<'a> = Vec<(ScopeInfo, &'a [opentelemetry_proto::tonic::trace::v1::Span])>;
-
-const TRACES_REQUEST: &str = "ExportTraceServiceRequest";
-const METRICS_REQUEST: &str = "ExportMetricsServiceRequest";
-
-/// Validates (nesting) and renders a resource.
-fn otlp_resource(resource: Option<&Resource>, schema_url: &str, message: &'static str) -> Result<ResourceInfo> {
-    if let Some(r) = resource {
-        size::otlp_attrs(&r.attributes).map_err(decode_error(message))?;
-    }
-    Ok(ResourceInfo::from_otlp(resource, schema_url))
-}
-
-/// Validates (nesting) and renders a scope.
-fn otlp_scope(scope: Option<&InstrumentationScope>, schema_url: &str, message: &'static str) -> Result<ScopeInfo> {
-    if let Some(s) = scope {
-        size::otlp_attrs(&s.attributes).map_err(decode_error(message))?;
-    }
-    Ok(ScopeInfo::from_otlp(scope, schema_url))
-}
-
-impl<'a> PreparedTraces<'a> {
-    pub(crate) fn new(req: &'a ExportTraceServiceRequest) -> Result<Self> {
-        let mut tally = Tally::default();
-        let mut resources = Vec::with_capacity(req.resource_spans.len());
-        for rs in &req.resource_spans {
-            let resource = otlp_resource(rs.resource.as_ref(), &rs.schema_url, TRACES_REQUEST)?;
-            let mut scopes = Vec::with_capacity(rs.scope_spans.len());
-            for ss in &rs.scope_spans {
-                let scope = otlp_scope(ss.scope.as_ref(), &ss.schema_url, TRACES_REQUEST)?;
-                let shared = resource.bytes() + scope.bytes();
-                for span in &ss.spans {
-                    let bytes = size::otlp_span(span).map_err(decode_error(TRACES_REQUEST))?;
-                    tally.row(Table::Traces, span.start_time_unix_nano, bytes + shared)?;
-                }
-                scopes.push((scope, ss.spans.as_slice()));
-            }
-            resources.push((resource, scopes));
-        }
-        let (rows, bytes) = tally.finish();
-        Ok(PreparedTraces { resources, rows, bytes })
-    }
-}
-
-type PreparedScopeMetrics<'a> = Vec<(ScopeInfo, Vec<(MetricInfo, &'a Data)>)>;
-
-/// An OTLP metrics request validated, with its resources, scopes and metrics rendered and
-/// every row measured.
-pub(crate) struct PreparedMetrics<'a> {
-    resources: Vec<(ResourceInfo, PreparedScopeMetrics<'a>)>,
-    rows: Vec<usize>,
-    /// The bytes the request adds to the buffer, at most.
-    pub(crate) bytes: usize,
-}
-
-impl<'a> PreparedMetrics<'a> {
-    pub(crate) fn new(req: &'a ExportMetricsServiceRequest) -> Result<Self> {
-        let mut tally = Tally::default();
-        let mut resources = Vec::with_capacity(req.resource_metrics.len());
-        for rm in &req.resource_metrics {
-            let resource = otlp_resource(rm.resource.as_ref(), &rm.schema_url, METRICS_REQUEST)?;
-            let mut scopes = Vec::with_capacity(rm.scope_metrics.len());
-            for sm in &rm.scope_metrics {
-                let scope = otlp_scope(sm.scope.as_ref(), &sm.schema_url, METRICS_REQUEST)?;
-                let mut metrics = Vec::with_capacity(sm.metrics.len());
-                for m in &sm.metrics {
-                    let Some(data) = m.data.as_ref() else { continue };
-                    size::otlp_attrs(&m.metadata).map_err(decode_error(METRICS_REQUEST))?;
-                    let info = MetricInfo::from_otlp(m);
-                    let shared = resource.bytes() + scope.bytes() + info.bytes();
-                    let table = Table::of_metric(otlp_kind(data));
-                    for (i, time) in otlp_times(data).enumerate() {
-                        let bytes = size::otlp_point(data, i).map_err(decode_error(METRICS_REQUEST))?;
-                        tally.row(table, time, bytes + shared)?;
-                    }
-                    metrics.push((info, data));
-                }
-                scopes.push((scope, metrics));
-            }
-            resources.push((resource, scopes));
-        }
-        let (rows, bytes) = tally.finish();
-        Ok(PreparedMetrics { resources, rows, bytes })
-    }
-}
-
-/// The SDK's `ResourceMetrics` with its resource, scopes and metrics rendered and every data
-/// point measured; the data points are read in place when appended.
-pub(crate) struct PreparedSdkMetrics<'a> {
-    resource: ResourceInfo,
-    scopes: Vec<(ScopeInfo, Vec<(MetricInfo, &'a opentelemetry_sdk::metrics::data::Metric)>)>,
-    rows: Vec<usize>,
-    /// The bytes the export adds to the buffer, at most.
-    pub(crate) bytes: usize,
-}
-
-impl<'a> PreparedSdkMetrics<'a> {
-    pub(crate) fn new(rm: &'a ResourceMetrics) -> Result<Self> {
-        let resource = ResourceInfo::from_sdk(rm.resource());
-        let mut tally = Tally::default();
-        let mut scopes = Vec::new();
-        for sm in rm.scope_metrics() {
-            let scope = ScopeInfo::from_sdk(sm.scope());
-            let mut metrics = Vec::new();
-            for m in sm.metrics() {
-                let info = MetricInfo::from_sdk(m);
-                let shared = resource.bytes() + scope.bytes() + info.bytes();
-                match m.data() {
-                    AggregatedMetrics::F64(d) => sdk_point_sizes(d, shared, &mut tally)?,
-                    AggregatedMetrics::U64(d) => sdk_point_sizes(d, shared, &mut tally)?,
-                    AggregatedMetrics::I64(d) => sdk_point_sizes(d, shared, &mut tally)?,
-                }
-                metrics.push((info, m));
-            }
-            scopes.push((scope, metrics));
-        }
-        let (rows, bytes) = tally.finish();
-        Ok(PreparedSdkMetrics { resource, scopes, rows, bytes })
-    }
-}
-
-fn sdk_point_sizes<T>(data: &MetricData<T>, shared: usize, tally: &mut Tally) -> Result<()> {
-    match data {
-        MetricData::Gauge(g) => {
-            for p in g.data_points() {
-                tally.row(
-                    Table::MetricsGauge,
-                    to_nanos(g.time()),
-                    shared + size::sdk_point(p.attributes(), p.exemplars(), 0),
-                )?;
-            }
-        }
-        MetricData::Sum(s) => {
-            for p in s.data_points() {
-                tally.row(
-                    Table::MetricsSum,
-                    to_nanos(s.time()),
-                    shared + size::sdk_point(p.attributes(), p.exemplars(), 0),
-                )?;
-            }
-        }
-        MetricData::Histogram(h) => {
-            for p in h.data_points() {
-                let buckets = p.bucket_counts().count() + p.bounds().count();
-                tally.row(
-                    Table::MetricsHistogram,
-                    to_nanos(h.time()),
-                    shared + size::sdk_point(p.attributes(), p.exemplars(), buckets),
-                )?;
-            }
-        }
-        MetricData::ExponentialHistogram(h) => {
-            for p in h.data_points() {
-                let buckets = p.positive_bucket().counts().count() + p.negative_bucket().counts().count();
-                tally.row(
-                    Table::MetricsExponentialHistogram,
-                    to_nanos(h.time()),
-                    shared + size::sdk_point(p.attributes(), p.exemplars(), buckets),
-                )?;
-            }
-        }
-    }
-    Ok(())
 }

@@ -37,6 +37,7 @@ mod error;
 mod library;
 mod lifecycle;
 pub mod metrics;
+mod prepare;
 mod reader;
 mod retention;
 mod size;

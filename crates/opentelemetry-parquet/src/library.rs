@@ -9,11 +9,11 @@ use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::trace::SpanData;
 use prost::Message as _;
 
-use crate::buffer::{PreparedMetrics, PreparedSdkMetrics, PreparedSdkSpans, PreparedTraces};
 use crate::config::Config;
 use crate::error::{OtlpError, Result};
 use crate::lifecycle::Handle;
-use crate::table::columns::ResourceInfo;
+use crate::prepare::{PreparedMetrics, PreparedSdkMetrics, PreparedSdkSpans, PreparedTraces};
+use crate::table::resource::ResourceInfo;
 
 /// Buffers OpenTelemetry data and writes it as Parquet (or Arrow IPC) files.
 ///
@@ -61,7 +61,7 @@ impl OtlpLibrary {
 
     /// The configuration this library was created with.
     pub fn config(&self) -> &Config {
-        &self.handle.config()
+        self.handle.config()
     }
 
     /// Stores SDK spans with the SDK's default resource (`service.name` from

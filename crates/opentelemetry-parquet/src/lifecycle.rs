@@ -20,7 +20,7 @@ use crate::buffer::{Buffer, Chunk};
 use crate::config::Config;
 use crate::error::{error_chain, OtlpError, Result};
 use crate::retention::RetentionStats;
-use crate::table::columns::ResourceInfo;
+use crate::table::resource::ResourceInfo;
 use crate::writer::Writer;
 
 /// Owned by the `OtlpLibrary` clones; its drop (the last clone's) shuts the library down.

@@ -443,12 +443,16 @@ fn values_nested_deeper_than_the_limit_are_refused_by_every_otlp_entry_point() {
             for r in [request, in_resource] {
                 for rs in r.resource_spans {
                     for kv in rs.resource.into_iter().flat_map(|r| r.attributes) {
-                        kv.value.map(dismantle);
+                        if let Some(v) = kv.value {
+                            dismantle(v);
+                        }
                     }
                     for ss in rs.scope_spans {
                         for s in ss.spans {
                             for kv in s.attributes {
-                                kv.value.map(dismantle);
+                                if let Some(v) = kv.value {
+                                    dismantle(v);
+                                }
                             }
                         }
                     }

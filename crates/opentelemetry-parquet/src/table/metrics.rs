@@ -19,7 +19,10 @@ use opentelemetry_proto::tonic::metrics::v1::{exponential_histogram_data_point::
 use opentelemetry_sdk::metrics::data as sdk;
 use opentelemetry_sdk::metrics::Temporality;
 
+use super::attrs::*;
 use super::columns::*;
+use super::read::*;
+use super::resource::*;
 use super::ResourceKey;
 use crate::attributes::AttrValue;
 use crate::time::to_nanos;

@@ -1,8 +1,11 @@
 //! The tables of the store: their schemas, the builders that buffer rows as Arrow columns, and
 //! the readers that turn stored rows back into OTLP.
 
+pub(crate) mod attrs;
 pub(crate) mod columns;
 pub(crate) mod metrics;
+pub(crate) mod read;
+pub(crate) mod resource;
 pub(crate) mod traces;
 
 use arrow_array::RecordBatch;
@@ -11,8 +14,8 @@ use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message as _;
 
-use columns::{Columns, ReadResult};
 pub(crate) use metrics::MetricKind;
+use read::{Columns, ReadResult};
 
 /// A table of the store. Each is a directory `<output_dir>/<name>/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -132,7 +135,7 @@ pub(crate) struct ResourceKey {
 
 impl ResourceKey {
     pub(crate) fn read(cols: &Columns<'_>, row: usize) -> ReadResult<Self> {
-        let (resource, resource_schema_url, scope, scope_schema_url) = columns::read_resource_scope(cols, row)?;
+        let (resource, resource_schema_url, scope, scope_schema_url) = read::read_resource_scope(cols, row)?;
         Ok(ResourceKey { resource, resource_schema_url, scope, scope_schema_url })
     }
 

@@ -16,7 +16,10 @@ use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry_proto::tonic::trace::v1::{span, status, Span, Status as OtlpStatus};
 use opentelemetry_sdk::trace::SpanData;
 
+use super::attrs::*;
 use super::columns::*;
+use super::read::*;
+use super::resource::*;
 use crate::time::to_nanos;
 
 /// W3C trace flags plus `SpanFlags::CONTEXT_HAS_IS_REMOTE` and `CONTEXT_IS_REMOTE`, as the

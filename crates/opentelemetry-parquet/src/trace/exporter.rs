@@ -6,7 +6,7 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 
-use crate::table::columns::ResourceInfo;
+use crate::table::resource::ResourceInfo;
 use crate::OtlpLibrary;
 
 /// An OpenTelemetry SDK [`SpanExporter`] that stores spans in an [`OtlpLibrary`].

@@ -14,6 +14,12 @@ use std::time::{Duration, Instant};
 use crate::buffer::Chunk;
 use crate::error::error_chain;
 use crate::lifecycle::{panic_message, Shared, State};
+use crate::retention::RetentionStats;
+
+/// The stats of a retention pass that panicked.
+fn failed_pass(panic: &(dyn std::any::Any + Send)) -> RetentionStats {
+    RetentionStats { last_error: Some(format!("retention panicked: {}", panic_message(panic))), ..Default::default() }
+}
 
 /// Marks the library broken if the writer thread leaves by unwinding.
 struct ExitGuard<'a>(&'a Shared);
@@ -33,8 +39,9 @@ impl Shared {
     /// The writer thread's loop.
     pub(crate) fn run(&self) {
         let _guard = ExitGuard(self);
-        // ORPHAN HOOK
-        let orphans = crate::retention::remove_orphans(&self.writer);
+        // Temporary files of crashed writers, once per library.
+        let orphans = catch_unwind(AssertUnwindSafe(|| crate::retention::remove_orphans(&self.writer)))
+            .unwrap_or_else(|panic| failed_pass(&*panic));
         self.lock().retention.add(&orphans);
         let interval = self.config.flush_interval();
         let mut next_flush = Instant::now() + interval;
@@ -73,14 +80,19 @@ impl Shared {
             next_flush = Instant::now() + interval;
             if !written.is_empty() {
                 drop(state);
-                // RETENTION HOOK (flush waiters were notified; `written` are this cycle's files)
-                let stats = crate::retention::after_cycle(&self.config, &self.writer, &written);
-                let mut locked = self.lock();
-                locked.retention.add(&stats);
-                drop(locked);
+                // Retention, off the write path: the flush waiters were answered already.
+                let stats = self.retention(&written);
                 state = self.lock();
+                state.retention.add(&stats);
             }
         }
+    }
+
+    /// A retention pass after a cycle that wrote `written`. A panic in it is reported in the
+    /// stats; it never stops the writer.
+    fn retention(&self, written: &[PathBuf]) -> RetentionStats {
+        catch_unwind(AssertUnwindSafe(|| crate::retention::after_cycle(&self.config, &self.writer, written)))
+            .unwrap_or_else(|panic| failed_pass(&*panic))
     }
 
     /// One flush cycle: takes everything buffered, writes it outside the lock, and records the

@@ -1,13 +1,18 @@
 //! Property test: for arbitrary SDK metrics, [`OtlpLibrary::export_metrics_ref`] and
-//! [`OtlpLibrary::export_metrics`] store identical rows (same values, same order) in every table.
+//! [`OtlpLibrary::export_metrics`] each store the same rows (same values, same order, every
+//! table) as an independent path: opentelemetry-proto's own SDK-to-OTLP transform
+//! (`opentelemetry_proto::transform::metrics::tonic`, what the OTLP exporter sends) fed to
+//! [`OtlpLibrary::export_otlp_metrics`]. `export_metrics` delegates to `export_metrics_ref`, so
+//! comparing the two with each other alone could not fail; both are compared with the transform.
 //!
 //! `ResourceMetrics` has no public constructor, so real ones are produced by an
 //! `SdkMeterProvider` (arbitrary resource, scopes, temporality, views and recordings) and collected
 //! once through an `InMemoryMetricExporter`; each collected `ResourceMetrics` is exported by
-//! reference into library A, then by value into library B.
+//! reference into library A, by value into library B, and through the transform into library C.
 
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::{Array, InstrumentationScope, KeyValue, StringValue, Value};
+use opentelemetry_parquet::proto::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_parquet::proto::metrics::v1::metric::Data;
 use opentelemetry_parquet::{Config, OtlpLibrary, StorageFormat, StoreReader, Table};
 use opentelemetry_sdk::metrics::{
@@ -229,6 +234,43 @@ fn collect(case: &Case) -> Vec<opentelemetry_sdk::metrics::data::ResourceMetrics
     collected
 }
 
+/// The independent path: opentelemetry-proto's SDK-to-OTLP conversion (what the OTLP exporter
+/// sends). The SDK's `Resource` iterates its attributes in hash order, which the OTLP request
+/// keeps; the SDK paths store resource attributes sorted by key, so the request's are sorted
+/// the same way (order only: keys are unique, values untouched). OTLP has no unsigned int: the
+/// transform turns a `u64` gauge or sum value above `i64::MAX` into 0, the store keeps it as a
+/// double (its documented rule), so such values are set to that double in the request.
+fn otlp_transform(sdk: &opentelemetry_sdk::metrics::data::ResourceMetrics) -> ExportMetricsServiceRequest {
+    use opentelemetry_parquet::proto::metrics::v1::number_data_point::Value as Number;
+    use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+    let mut request = ExportMetricsServiceRequest::from(sdk);
+    let rm = &mut request.resource_metrics[0];
+    if let Some(resource) = &mut rm.resource {
+        resource.attributes.sort_by(|x, y| x.key.cmp(&y.key));
+    }
+    let sdk_metrics = sdk.scope_metrics().flat_map(|sm| sm.metrics());
+    let metrics = rm.scope_metrics.iter_mut().flat_map(|sm| &mut sm.metrics);
+    for (sdk_metric, metric) in sdk_metrics.zip(metrics) {
+        let values: Vec<u64> = match sdk_metric.data() {
+            AggregatedMetrics::U64(MetricData::Gauge(g)) => g.data_points().map(|p| p.value()).collect(),
+            AggregatedMetrics::U64(MetricData::Sum(s)) => s.data_points().map(|p| p.value()).collect(),
+            _ => continue,
+        };
+        let points = match &mut metric.data {
+            Some(Data::Gauge(g)) => &mut g.data_points,
+            Some(Data::Sum(s)) => &mut s.data_points,
+            other => panic!("{}: a u64 gauge or sum became {other:?}", sdk_metric.name()),
+        };
+        assert_eq!(points.len(), values.len(), "{}: data points", sdk_metric.name());
+        for (point, value) in points.iter_mut().zip(values) {
+            if i64::try_from(value).is_err() {
+                point.value = Some(Number::AsDouble(value as f64));
+            }
+        }
+    }
+    request
+}
+
 fn library(dir: &std::path::Path, format: StorageFormat) -> OtlpLibrary {
     OtlpLibrary::new(Config::builder().output_dir(dir).format(format).build().expect("config")).expect("library")
 }
@@ -240,33 +282,51 @@ fn rows(dir: &std::path::Path, table: Table) -> Vec<arrow_array::RecordBatch> {
     batches.iter().flat_map(|b| (0..b.num_rows()).map(move |i| b.slice(i, 1))).collect()
 }
 
+/// The columns in which two single-row batches differ, with both values.
+fn difference(x: &arrow_array::RecordBatch, y: &arrow_array::RecordBatch) -> String {
+    let mut out = String::new();
+    for (i, field) in x.schema().fields().iter().enumerate() {
+        if x.column(i) != y.column(i) {
+            out.push_str(&format!("\n{}: {:?}\n  vs {:?}", field.name(), x.column(i), y.column(i)));
+        }
+    }
+    out
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn export_metrics_ref_and_owned_store_identical_rows(case in case()) {
         let collected = collect(&case);
-        let (dir_a, dir_b) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
-        let (a, b) = (library(dir_a.path(), case.format), library(dir_b.path(), case.format));
+        let dirs = [(); 3].map(|()| tempfile::tempdir().expect("tempdir"));
+        let [a, b, c] = [0, 1, 2].map(|i| library(dirs[i].path(), case.format));
         let mut accepted = 0;
         for rm in collected {
+            let independent = otlp_transform(&rm);
             let by_ref = a.export_metrics_ref(&rm).expect("export_metrics_ref");
             let owned = b.export_metrics(rm).expect("export_metrics");
-            prop_assert_eq!(by_ref, owned, "rows accepted");
+            let via_otlp = c.export_otlp_metrics(&independent).expect("export_otlp_metrics");
+            prop_assert_eq!(by_ref, via_otlp, "rows accepted by export_metrics_ref and through the OTLP transform");
+            prop_assert_eq!(owned, via_otlp, "rows accepted by export_metrics and through the OTLP transform");
             accepted += by_ref;
         }
-        a.shutdown().expect("shutdown A");
-        b.shutdown().expect("shutdown B");
+        for (name, library) in [("A", &a), ("B", &b), ("C", &c)] {
+            library.shutdown().unwrap_or_else(|e| panic!("shutdown {name}: {e}"));
+        }
 
         let mut stored = 0;
         for table in Table::ALL {
-            let (rows_a, rows_b) = (rows(dir_a.path(), table), rows(dir_b.path(), table));
-            prop_assert_eq!(rows_a.len(), rows_b.len(), "{} rows", table);
-            for (i, (ra, rb)) in rows_a.iter().zip(&rows_b).enumerate() {
-                prop_assert_eq!(ra, rb, "{} row {}", table, i);
+            let [rows_a, rows_b, rows_c] = [0, 1, 2].map(|i| rows(dirs[i].path(), table));
+            for (path, rows_x) in [("export_metrics_ref", &rows_a), ("export_metrics", &rows_b)] {
+                prop_assert_eq!(rows_x.len(), rows_c.len(), "{} rows: {} vs the OTLP transform", table, path);
+                for (i, (rx, rc)) in rows_x.iter().zip(&rows_c).enumerate() {
+                    prop_assert!(rx == rc, "{} row {}: {} vs the OTLP transform: {}", table, i, path, difference(rx, rc));
+                }
             }
             stored += rows_a.len();
         }
+        let dir_a = &dirs[0];
         prop_assert_eq!(stored, accepted, "every accepted data point is stored");
         prop_assert!(case.recordings.is_empty() || stored > 0, "recordings produce data points");
         // And the rows read back as OTLP, one data point per row.

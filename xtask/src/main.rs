@@ -2,6 +2,7 @@
 
 mod bench;
 mod demo;
+mod faults;
 mod python;
 mod test_all;
 mod wheels;

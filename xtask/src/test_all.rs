@@ -46,6 +46,7 @@ fn rust() -> Result<()> {
     run(&mut cargo(["fmt", "--all", "--check"]))?;
     run(&mut cargo(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
     run(cargo(["doc", "--workspace", "--no-deps", "--quiet"]).env("RUSTDOCFLAGS", "-D warnings"))?;
+    crate::faults::keep_test_stores()?; // read back by tests/test_stores.py
     run(&mut cargo(["test", "--workspace"]))?;
     // The README's integration examples, against a throwaway directory.
     let dir = tempfile_dir()?;

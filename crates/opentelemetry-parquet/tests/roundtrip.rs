@@ -2,6 +2,8 @@
 //! request, up to the normalization rules documented on [`flatten_traces`] and
 //! [`flatten_metrics`], in both storage formats (Parquet and Arrow IPC).
 
+mod common;
+
 use std::collections::HashSet;
 
 use opentelemetry_parquet::proto::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -36,6 +38,7 @@ fn roundtrip_traces(request: &ExportTraceServiceRequest, format: StorageFormat) 
     let spans: usize = request.resource_spans.iter().flat_map(|rs| &rs.scope_spans).map(|ss| ss.spans.len()).sum();
     assert_eq!(accepted, spans, "export_otlp_traces returns the number of spans");
     library.shutdown().expect("shutdown");
+    common::keep_store(&format!("roundtrip_traces_{}", format_name(format)), dir.path());
     StoreReader::new(dir.path()).read_traces().expect("read_traces")
 }
 
@@ -47,11 +50,28 @@ fn roundtrip_metrics(request: &ExportMetricsServiceRequest, format: StorageForma
     let accepted = library.export_otlp_metrics(request).expect("export");
     assert_eq!(accepted, flatten_metrics(request).len(), "export_otlp_metrics returns the number of data points");
     library.shutdown().expect("shutdown");
+    common::keep_store(&format!("roundtrip_metrics_{}", format_name(format)), dir.path());
     StoreReader::new(dir.path()).read_metrics().expect("read_metrics")
+}
+
+/// The name of a kept store (`tests/test_stores.py` reads them with DuckDB and pyarrow).
+fn format_name(format: StorageFormat) -> &'static str {
+    match format {
+        StorageFormat::ArrowIpc => "arrow_ipc",
+        _ => "parquet",
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Normalization
+
+/// Rule (d) of both flattenings: an all-zero trace or span ID means "no ID" (the ClickHouse
+/// exporter's rendering is `''`, which reads back as empty bytes), so it compares as empty.
+fn zero_id_as_empty(id: &mut Vec<u8>) {
+    if id.iter().all(|&b| b == 0) {
+        id.clear();
+    }
+}
 
 /// Flattens a traces request into one single-span `ResourceSpans` per span, each paired with its
 /// canonical protobuf encoding, sorted by that encoding. The only differences between a request
@@ -65,7 +85,8 @@ fn roundtrip_metrics(request: &ExportMetricsServiceRequest, format: StorageForma
 ///   `Some(InstrumentationScope::default())` and span `status: None` is `Some(Status::default())`
 ///   (the store has no column for "absent" and the reader always fills them in);
 /// - (c) a `ResourceSpans` or `ScopeSpans` without spans stores nothing, so it disappears
-///   (flattening drops it).
+///   (flattening drops it);
+/// - (d) all-zero trace, span, parent span and link IDs compare as empty ([`zero_id_as_empty`]).
 fn flatten_traces(request: &ExportTraceServiceRequest) -> Vec<(Vec<u8>, ResourceSpans)> {
     let mut out = Vec::new();
     for rs in &request.resource_spans {
@@ -75,6 +96,13 @@ fn flatten_traces(request: &ExportTraceServiceRequest) -> Vec<(Vec<u8>, Resource
             for s in &ss.spans {
                 let mut s = s.clone();
                 s.status.get_or_insert_with(Status::default);
+                for id in [&mut s.trace_id, &mut s.span_id, &mut s.parent_span_id] {
+                    zero_id_as_empty(id);
+                }
+                for link in &mut s.links {
+                    zero_id_as_empty(&mut link.trace_id);
+                    zero_id_as_empty(&mut link.span_id);
+                }
                 let item = ResourceSpans {
                     resource: Some(resource.clone()),
                     scope_spans: vec![ScopeSpans {
@@ -100,7 +128,8 @@ fn flatten_traces(request: &ExportTraceServiceRequest) -> Vec<(Vec<u8>, Resource
 ///   kind, so the same metric split over two `Metric` messages comes back as one);
 /// - (b) `resource: None` / `scope: None` are their defaults;
 /// - (c) metrics with `data: None` or without data points, and scopes and resources without
-///   metrics, store nothing and disappear.
+///   metrics, store nothing and disappear;
+/// - (d) all-zero exemplar trace and span IDs compare as empty, as for traces.
 fn flatten_metrics(request: &ExportMetricsServiceRequest) -> Vec<(Vec<u8>, ResourceMetrics)> {
     let mut out = Vec::new();
     for rm in &request.resource_metrics {
@@ -108,7 +137,8 @@ fn flatten_metrics(request: &ExportMetricsServiceRequest) -> Vec<(Vec<u8>, Resou
         for sm in &rm.scope_metrics {
             let scope = sm.scope.clone().unwrap_or_default();
             for m in &sm.metrics {
-                for data in single_point_data(m.data.as_ref()) {
+                for mut data in single_point_data(m.data.as_ref()) {
+                    zero_exemplar_ids_as_empty(&mut data);
                     let item = ResourceMetrics {
                         resource: Some(resource.clone()),
                         scope_metrics: vec![ScopeMetrics {
@@ -125,6 +155,21 @@ fn flatten_metrics(request: &ExportMetricsServiceRequest) -> Vec<(Vec<u8>, Resou
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
+}
+
+/// Rule (d) for the exemplars of a data point.
+fn zero_exemplar_ids_as_empty(data: &mut Data) {
+    let exemplars: Vec<&mut Vec<Exemplar>> = match data {
+        Data::Gauge(g) => g.data_points.iter_mut().map(|p| &mut p.exemplars).collect(),
+        Data::Sum(s) => s.data_points.iter_mut().map(|p| &mut p.exemplars).collect(),
+        Data::Histogram(h) => h.data_points.iter_mut().map(|p| &mut p.exemplars).collect(),
+        Data::ExponentialHistogram(h) => h.data_points.iter_mut().map(|p| &mut p.exemplars).collect(),
+        Data::Summary(_) => Vec::new(),
+    };
+    for exemplar in exemplars.into_iter().flatten() {
+        zero_id_as_empty(&mut exemplar.trace_id);
+        zero_id_as_empty(&mut exemplar.span_id);
+    }
 }
 
 /// The data of a metric split into one `Data` per data point.
@@ -924,13 +969,12 @@ fn nested_array(depth: usize) -> AnyValue {
     v
 }
 
-/// An attribute holding arrays nested 43 deep (valid OTLP: prost decodes it from the wire) is
-/// stored and read back; the `...Types` JSON is deeper than serde_json's default recursion
-/// limit, which the reader lifts.
+/// An attribute holding arrays nested 30 deep (within the store's nesting limit of 32 values,
+/// `MAX_VALUE_DEPTH`) is stored from the wire and read back.
 #[test]
 fn deeply_nested_array_attribute_round_trips() {
     let mut span = simple_span("deep", HOUR, HOUR + 1);
-    span.attributes = vec![KeyValue { key: "deep".into(), value: Some(nested_array(43)) }];
+    span.attributes = vec![KeyValue { key: "deep".into(), value: Some(nested_array(30)) }];
     let request = traces_of(vec![span]);
     let wire = request.encode_to_vec();
     for format in FORMATS {

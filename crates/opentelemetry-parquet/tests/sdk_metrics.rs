@@ -443,6 +443,7 @@ fn cumulative_instruments_store_exact_values() {
     assert_eq!(all_metrics(&stored).len(), 18);
     assert_eq!(normalize(stored, true), normalize(expected, true));
     library.shutdown().expect("library shutdown");
+    common::keep_store("sdk_metrics", dir.path());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -565,6 +566,7 @@ fn delta_points_hold_interval_values_and_cumulative_points_accumulate() {
         }
     }
     library.shutdown().expect("library shutdown");
+    common::keep_store("sdk_metrics", dir.path());
 }
 
 /// A delta exporter alone: `force_flush` twice with recordings between, then shutdown; a
@@ -607,6 +609,7 @@ fn delta_library_default_and_flush_sequence() {
         .expect("default service.name");
     assert!(gauges.iter().chain(&sums).all(|r| r.service_name == default_service));
     library.shutdown().expect("library shutdown");
+    common::keep_store("sdk_metrics", dir.path());
 }
 
 /// The SDK's `ResourceMetrics` exported directly through the exporter is stored exactly as

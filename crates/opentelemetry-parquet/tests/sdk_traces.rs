@@ -588,6 +588,7 @@ fn batch_exporter_stores_every_field_and_matches_the_otlp_conversion() {
         assert_eq!(s, e, "span {:?}", e.4.name);
     }
     library.shutdown().expect("library shutdown");
+    common::keep_store("sdk_traces", dir.path());
 }
 
 /// The simple exporter stores the same rows; the library keeps working after a provider using
@@ -648,6 +649,7 @@ fn simple_exporter_and_library_outlives_provider_shutdown() {
         request.resource_spans.iter().flat_map(|rs| &rs.scope_spans).map(|ss| ss.spans.len()).sum::<usize>();
     assert_eq!(total, 9);
     library.shutdown().expect("library shutdown");
+    common::keep_store("sdk_traces", dir.path());
 }
 
 fn one_span_data() -> SpanData {
@@ -786,4 +788,38 @@ fn resources_differing_only_in_the_sign_of_zero_stay_apart() {
     assert_eq!(read, [("span -0.0".to_owned(), true), ("span 0.0".to_owned(), false)]);
     assert_eq!(request.resource_spans.len(), 2);
     library.shutdown().expect("library shutdown");
+}
+
+/// `set_attribute` twice with one key (the SDK keeps both entries): the store keeps one entry,
+/// the last value with its type (OTLP requires unique keys; DuckDB refuses a map with duplicate
+/// keys), in the row and in the OTLP read-back. The store is kept for `tests/test_stores.py`,
+/// which runs DuckDB `SELECT *` over it.
+#[test]
+fn duplicate_attribute_key_stores_the_last_value_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let library = new_library(dir.path());
+    let provider = SdkTracerProvider::builder().with_batch_exporter(library.span_exporter()).build();
+    let tracer = provider.tracer("duplicates");
+    let mut span = tracer.start("GET /");
+    span.set_attribute(KeyValue::new("code", 200));
+    span.set_attribute(KeyValue::new("other", "x"));
+    span.set_attribute(KeyValue::new("code", 500));
+    span.add_event("retry", vec![KeyValue::new("n", 1), KeyValue::new("n", "two")]);
+    span.end();
+    provider.shutdown().expect("provider shutdown");
+
+    let rows = read_span_rows(dir.path());
+    assert_eq!(rows.len(), 1);
+    let codes: Vec<&Attr> = rows[0].attributes.iter().filter(|a| a.0 == "code").collect();
+    assert_eq!(codes, [&attr("code", "500", "int")], "one `code`, the last value: {:?}", rows[0].attributes);
+    assert_eq!(find(&rows[0].attributes, "other"), Some(&attr("other", "x", "string")));
+    let ns: Vec<&Attr> = rows[0].events[0].attributes.iter().filter(|a| a.0 == "n").collect();
+    assert_eq!(ns, [&attr("n", "two", "string")], "event attributes: the last value");
+
+    let request = StoreReader::new(dir.path()).read_traces().expect("read_traces");
+    let read = &request.resource_spans[0].scope_spans[0].spans[0];
+    let keys: Vec<&str> = read.attributes.iter().map(|kv| kv.key.as_str()).collect();
+    assert_eq!(keys.iter().filter(|k| **k == "code").count(), 1, "read back: {keys:?}");
+    library.shutdown().expect("library shutdown");
+    common::keep_store("sdk_traces_duplicate_keys", dir.path());
 }

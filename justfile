@@ -19,3 +19,7 @@ wheels:
 # Benchmark exporting to disk vs OTLP protobuf and JSON-lines files, print the ratios (`just bench --quick`: shorter).
 bench *ARGS:
     cargo xtask bench {{ARGS}}
+
+# Fuzz the OTLP bytes decoders and the Python batch decoder, 60 s per target (`just fuzz --seconds 600 otlp_traces_bytes`).
+fuzz *ARGS:
+    cargo xtask fuzz {{ARGS}}

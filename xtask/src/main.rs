@@ -32,6 +32,8 @@ enum Task {
     /// Benchmark exporting to disk against the OTLP protobuf and JSON-lines file formats and
     /// print the ratios (time per span and data point, bytes on disk).
     Bench(bench::Args),
+    /// Fuzz the OTLP bytes decoders and the Python batch decoder (cargo-fuzz), bounded in time.
+    Fuzz(faults::FuzzArgs),
 }
 
 fn main() -> Result<()> {
@@ -40,6 +42,7 @@ fn main() -> Result<()> {
         Task::Wheels(args) => args.run(),
         Task::Demo(args) => args.run(),
         Task::Bench(args) => args.run(),
+        Task::Fuzz(args) => args.run(),
     }
 }
 

@@ -1,0 +1,70 @@
+"""Writes the seed corpus of the fuzz targets (corpus/<target>/seed-N) from real OpenTelemetry
+SDK telemetry: OTLP protobuf requests (opentelemetry-exporter-otlp-proto-common) and the Python
+adapters' pickle batches (opentelemetry-exporter-parquet). Run from this directory with the
+test virtualenv's Python: `python seeds.py`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics as otlp_metrics
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans as otlp_spans
+from opentelemetry.exporter.parquet._encoding import encode_metrics, encode_spans
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import Link, Status, StatusCode
+
+CORPUS = Path(__file__).resolve().parent / "corpus"
+
+
+def spans() -> list[list[object]]:
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": "fuzz", "n": 1}))
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("fuzz", "1.0")
+    with tracer.start_as_current_span("parent", attributes={"s": "x", "i": 7, "f": 1.5, "b": True}) as parent:
+        parent.add_event("event", {"list": [1, 2, 3], "strs": ["a", "b"]})
+        with tracer.start_as_current_span("child", links=[Link(parent.get_span_context(), {"l": 1})]) as child:
+            child.set_attribute("code", 200)
+            child.set_attribute("code", 500)
+            child.set_status(Status(StatusCode.ERROR, "failed"))
+    finished = list(memory.get_finished_spans())
+    return [finished[:1], finished]
+
+
+def metrics() -> list[object]:
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(resource=Resource.create({"service.name": "fuzz"}), metric_readers=[reader])
+    meter = provider.get_meter("fuzz")
+    meter.create_counter("requests").add(3, {"route": "/a"})
+    meter.create_up_down_counter("queue").add(-2)
+    meter.create_histogram("latency").record(12.5, {"route": "/a"})
+    meter.create_gauge("temperature").set(21.5)
+    data = reader.get_metrics_data()
+    provider.shutdown()
+    return [data]
+
+
+def write(target: str, seeds: list[bytes]) -> None:
+    directory = CORPUS / target
+    directory.mkdir(parents=True, exist_ok=True)
+    for n, seed in enumerate(seeds):
+        (directory / f"seed-{n}").write_bytes(seed)
+
+
+def main() -> None:
+    span_sets = spans()
+    metric_sets = metrics()
+    write("otlp_traces_bytes", [otlp_spans(s).SerializeToString() for s in span_sets])  # type: ignore[arg-type]
+    write("otlp_metrics_bytes", [otlp_metrics(m).SerializeToString() for m in metric_sets])  # type: ignore[arg-type]
+    write("python_batch_traces", [encode_spans(s) for s in span_sets])  # type: ignore[arg-type]
+    write("python_batch_metrics", [encode_metrics(m) for m in metric_sets])  # type: ignore[arg-type]
+
+
+if __name__ == "__main__":
+    main()

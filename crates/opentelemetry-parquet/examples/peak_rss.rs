@@ -30,7 +30,8 @@ struct Shape {
     what: &'static str,
 }
 
-const SHAPES: [Shape; 7] = [
+const SHAPES: [Shape; 8] = [
+    Shape { name: "typical", cap: 16 * MIB, what: "200 exports of 512 spans, 10 attributes each (for scale)" },
     Shape { name: "hours-1000", cap: MIB, what: "1,000 exports of one span, each in its own hour" },
     Shape { name: "hours-20000", cap: MIB, what: "20,000 exports of one span, each in its own hour" },
     Shape { name: "entity-refs", cap: MIB, what: "100 resources with 8,000 bytes of entity refs, 50 spans each" },
@@ -90,6 +91,13 @@ fn status(field: &str) -> Option<u64> {
     let line = text.lines().find(|l| l.starts_with(field))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+/// Resets the peak (`VmHWM`) to the current resident size, so that building the input does not
+/// count (Linux >= 4.0: writing 5 to `clear_refs`); returns the current resident size.
+fn reset_peak() -> Option<u64> {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    status("VmRSS:")
 }
 
 fn now() -> u64 {
@@ -158,7 +166,7 @@ fn run_shape(name: &str, quick: bool) -> Result<(), Box<dyn std::error::Error>> 
     let start = now();
     // Each arm builds its input, then measures the resident memory before exporting.
     let mut before = None;
-    let mut mark = || before = status("VmRSS:");
+    let mut mark = || before = reset_peak();
     match name {
         "hours-1000" | "hours-20000" => {
             let n = if name == "hours-1000" { scale(1_000, 100) } else { scale(20_000, 500) };
@@ -208,16 +216,30 @@ fn run_shape(name: &str, quick: bool) -> Result<(), Box<dyn std::error::Error>> 
             mark();
             assert!(library.export_otlp_traces_bytes(&bytes).is_err(), "refused");
         }
-        "wide-spans" => {
+        "typical" => {
+            let attributes: Vec<Kv> = (0..10)
+                .map(|i| Kv {
+                    key: format!("attribute.{i}"),
+                    value: Some(AnyValue { value: Some(any_value::Value::StringValue(format!("value-{i}"))) }),
+                })
+                .collect();
+            let batch = request(Resource::default(), (0..512).map(|i| span(i, start, attributes.clone())).collect());
             mark();
-            for s in 0..scale(20, 2) {
-                let attributes = (0..100_000)
-                    .map(|i| Kv {
-                        key: format!("k{i}"),
-                        value: Some(AnyValue { value: Some(any_value::Value::IntValue(i)) }),
-                    })
-                    .collect();
-                library.export_otlp_traces(&request(Resource::default(), vec![span(s, start, attributes)]))?;
+            for _ in 0..scale(200, 20) {
+                library.export_otlp_traces(&batch)?;
+            }
+        }
+        "wide-spans" => {
+            let attributes = (0..100_000)
+                .map(|i| Kv {
+                    key: format!("k{i}"),
+                    value: Some(AnyValue { value: Some(any_value::Value::IntValue(i)) }),
+                })
+                .collect();
+            let wide = request(Resource::default(), vec![span(1, start, attributes)]);
+            mark();
+            for _ in 0..scale(20, 2) {
+                library.export_otlp_traces(&wide)?;
             }
         }
         "deep-nesting" => {
@@ -232,7 +254,7 @@ fn run_shape(name: &str, quick: bool) -> Result<(), Box<dyn std::error::Error>> 
                         value =
                             AnyValue { value: Some(any_value::Value::ArrayValue(ArrayValue { values: vec![value] })) };
                     }
-                    let before = status("VmRSS:");
+                    let before = reset_peak();
                     let req = request(
                         Resource::default(),
                         vec![span(1, start, vec![Kv { key: "deep".into(), value: Some(value) }])],

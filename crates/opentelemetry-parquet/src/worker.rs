@@ -109,7 +109,9 @@ impl Shared {
             Ok(new) => chunks.extend(new),
             Err(e) => last_error = Some(error_chain(&e)),
         }
-        state.in_flight_bytes = chunks.iter().map(|c| c.bytes).sum();
+        // A chunk being written is held twice: as its finished Arrow arrays and as the Parquet
+        // encoder's pages of them (a file's column chunks stay in memory until it is closed).
+        state.in_flight_bytes = 2 * chunks.iter().map(|c| c.bytes).sum::<usize>();
         drop(state);
 
         let mut failed: Vec<Chunk> = Vec::new();

@@ -227,3 +227,33 @@ fn orphaned_temp_files_are_removed_and_live_ones_kept() {
     let expected: BTreeSet<u64> = live_ids.into_iter().chain(next_ids).collect();
     assert_eq!(stored_ids(tmp.path()), expected);
 }
+
+/// Passes of different processes take turns through `.retention.lock`; one that finds the lock
+/// taken is skipped (and counted), never waited for, and the flush is not delayed by it.
+#[test]
+fn a_pass_finding_another_one_running_is_skipped() {
+    use fs4::fs_std::FileExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let (old, _) = old_file(tmp.path(), nanos(SystemTime::now()), HOUR * 2);
+    // Another process's pass in progress.
+    let lock = std::fs::File::create(tmp.path().join(".retention.lock")).unwrap();
+    assert!(FileExt::try_lock_exclusive(&lock).unwrap());
+
+    let lib = OtlpLibrary::new(builder(tmp.path()).retention_max_age(HOUR).build().unwrap()).unwrap();
+    let (request, _) = spans(2, nanos(SystemTime::now()));
+    lib.export_otlp_traces(&request).unwrap();
+    lib.flush().unwrap();
+    lib.shutdown().unwrap();
+    let stats = lib.retention_stats().unwrap();
+    assert_eq!((stats.passes, stats.passes_skipped, stats.files_deleted), (0, 1, 0), "{stats:?}");
+    assert!(old.exists());
+
+    FileExt::unlock(&lock).unwrap();
+    let lib = OtlpLibrary::new(builder(tmp.path()).retention_max_age(HOUR).build().unwrap()).unwrap();
+    let (request, _) = spans(2, nanos(SystemTime::now()));
+    lib.export_otlp_traces(&request).unwrap();
+    lib.shutdown().unwrap();
+    let stats = lib.retention_stats().unwrap();
+    assert_eq!((stats.passes, stats.files_deleted), (1, 1), "{stats:?}");
+    assert!(!old.exists());
+}

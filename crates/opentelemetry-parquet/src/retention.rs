@@ -95,9 +95,17 @@ impl Policy {
 }
 
 /// The orphan hook: called once per library, when its writer starts. Removes the temporary files
-/// of dead writers (and their lock files), whether or not a retention limit is set.
+/// of dead writers (and their lock files), whether or not a retention limit is set, and reports
+/// them together with those removed when the library was created (`Writer::check_dir`).
 pub(crate) fn remove_orphans(writer: &Writer) -> RetentionStats {
-    let root = writer.dir();
+    let mut stats = writer.take_startup_orphans();
+    stats.add(&sweep_store(writer.dir()));
+    stats
+}
+
+/// Removes the temporary files of dead writers in the store at `root`, and their lock files.
+/// Does nothing while a retention pass holds the store's lock (that pass sweeps them itself).
+pub(crate) fn sweep_store(root: &Path) -> RetentionStats {
     let mut stats = RetentionStats::default();
     let Ok(Some(_lock)) = HeldLock::try_acquire(&root.join(store_lock::RETENTION_LOCK)) else {
         // Another pass is running (and sweeps orphans itself), or the store is not writable.

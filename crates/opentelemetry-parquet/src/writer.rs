@@ -19,6 +19,7 @@ use parquet::file::properties::WriterProperties;
 use crate::buffer::Chunk;
 use crate::config::{Compression, Config, StorageFormat};
 use crate::error::{OtlpError, Result};
+use crate::retention::RetentionStats;
 use crate::store_lock::WriterLock;
 
 /// Prefix of every data file this crate writes; retention only ever touches such files.
@@ -36,6 +37,8 @@ pub(crate) struct Writer {
     compression: Compression,
     /// This writer's lock and latest files (see [`Identity`]).
     identity: Mutex<Identity>,
+    /// Orphans removed by [`check_dir`](Self::check_dir), not yet reported.
+    startup_orphans: Mutex<RetentionStats>,
 }
 
 /// A writer's identity in the store and the files it published for retention to spare.
@@ -57,6 +60,7 @@ impl Writer {
             format: config.format(),
             compression: config.compression(),
             identity: Mutex::new(Identity::default()),
+            startup_orphans: Mutex::new(RetentionStats::default()),
         }
     }
 
@@ -106,12 +110,25 @@ impl Writer {
 
     /// Creates the output directory and proves it is writable, so that a bad directory is
     /// reported by `OtlpLibrary::new` rather than by the first flush.
+    ///
+    /// Then removes the temporary files that crashed writers left in the store (see
+    /// [`retention::remove_orphans`](crate::retention::remove_orphans)), so that a library
+    /// cleans up after a crash even if it never writes; what it removed is reported once the
+    /// writer starts.
     pub(crate) fn check_dir(&self) -> Result<()> {
         let err = |source| OtlpError::OutputDir { path: self.dir.clone(), source };
         std::fs::create_dir_all(&self.dir).map_err(err)?;
         let probe = self.dir.join(format!(".write-probe-{}{TEMP_SUFFIX}", uuid::Uuid::now_v7()));
         File::create(&probe).map_err(err)?;
-        std::fs::remove_file(&probe).map_err(err)
+        std::fs::remove_file(&probe).map_err(err)?;
+        let removed = crate::retention::sweep_store(&self.dir);
+        self.startup_orphans.lock().unwrap_or_else(|e| e.into_inner()).add(&removed);
+        Ok(())
+    }
+
+    /// What the sweep of [`check_dir`](Self::check_dir) removed, once (then zero).
+    pub(crate) fn take_startup_orphans(&self) -> RetentionStats {
+        std::mem::take(&mut *self.startup_orphans.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Writes one chunk as a new file and returns its path. The file appears under its final

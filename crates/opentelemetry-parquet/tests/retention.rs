@@ -257,3 +257,23 @@ fn a_pass_finding_another_one_running_is_skipped() {
     assert_eq!((stats.passes, stats.files_deleted), (1, 1), "{stats:?}");
     assert!(!old.exists());
 }
+
+/// A library that is created and shut down without writing anything still removes what a
+/// crashed writer left (`OtlpLibrary::new` sweeps the store).
+#[test]
+fn a_library_that_never_writes_still_removes_orphans() {
+    let tmp = tempfile::tempdir().unwrap();
+    let writers = tmp.path().join(".writers");
+    std::fs::create_dir_all(&writers).unwrap();
+    let dead_id = uuid::Uuid::now_v7().simple().to_string();
+    std::fs::write(writers.join(format!("{dead_id}.lock")), b"").unwrap();
+    let partition = tmp.path().join("metrics_sum/date=2024-01-01/hour=00");
+    std::fs::create_dir_all(&partition).unwrap();
+    let orphan = partition.join(format!(".part-{}.parquet.{dead_id}.tmp", uuid::Uuid::now_v7()));
+    std::fs::write(&orphan, b"partial").unwrap();
+
+    let lib = OtlpLibrary::new(builder(tmp.path()).build().unwrap()).unwrap();
+    assert!(!orphan.exists(), "removed by OtlpLibrary::new");
+    assert!(!writers.join(format!("{dead_id}.lock")).exists());
+    lib.shutdown().unwrap();
+}

@@ -148,6 +148,12 @@ impl WriterLock {
         Ok(WriterLock { root: root.to_path_buf(), id, lock: Some(lock) })
     }
 
+    /// Whether the lock file is still in place (someone may have deleted the store's hidden
+    /// files; without the file this writer would look dead to other processes).
+    pub(crate) fn in_place(&self) -> bool {
+        writer_paths(&self.root, &self.id).0.exists()
+    }
+
     /// The writer id: 32 hex digits.
     pub(crate) fn id(&self) -> &str {
         &self.id

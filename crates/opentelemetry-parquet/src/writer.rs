@@ -73,9 +73,13 @@ impl Writer {
         self.identity.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// This writer's id, taking its lock in the store first if not yet held.
+    /// This writer's id, taking its lock in the store first if not yet held (or again, under a
+    /// new id, when its lock file was deleted).
     pub(crate) fn writer_id(&self) -> Result<String> {
         let mut identity = self.identity();
+        if identity.lock.as_ref().is_some_and(|lock| !lock.in_place()) {
+            identity.lock = None;
+        }
         let lock = match &mut identity.lock {
             Some(lock) => lock,
             empty => empty.insert(
@@ -302,6 +306,13 @@ mod tests {
         let ids = crate::store_lock::writer_ids(tmp.path());
         assert_eq!(ids, vec![w.writer_id().unwrap()]);
         assert_eq!(crate::store_lock::liveness(tmp.path(), &ids[0]), crate::store_lock::Liveness::Alive);
+        // Someone deletes the store's hidden files: the next write takes a new lock.
+        std::fs::remove_dir_all(tmp.path().join(crate::store_lock::WRITERS_DIR)).unwrap();
+        w.write(&chunk()).unwrap();
+        let again = crate::store_lock::writer_ids(tmp.path());
+        assert_eq!(again.len(), 1);
+        assert_ne!(again, ids);
+        assert_eq!(crate::store_lock::liveness(tmp.path(), &again[0]), crate::store_lock::Liveness::Alive);
         drop(w);
         assert!(crate::store_lock::writer_ids(tmp.path()).is_empty(), "lock file removed with the writer");
     }

@@ -318,8 +318,9 @@ impl ConfigBuilder {
     /// flush was acknowledged, and deletes oldest-written first: every file older than this, then
     /// more while the store is larger than [`retention_max_bytes`](Self::retention_max_bytes).
     /// Only this crate's `part-*.parquet` / `part-*.arrow` files in `<table>/date=*/hour=*/` are
-    /// ever deleted. Never deleted: the files of the cycle that just ran, and those of the latest
-    /// cycle (and the one in progress) of every live library on the store, in any process.
+    /// ever deleted. Never deleted: the files of the cycle that just ran. Not deleted to meet
+    /// `retention_max_bytes` (but by this age): those of the latest cycle (and the one in
+    /// progress) of every live library on the store, in any process.
     /// Passes of several libraries or processes on one store take turns (`.retention.lock` in
     /// the store root); a file someone else already deleted is not counted. A deletion that fails
     /// (on Windows, a file a reader holds open) is retried by the next pass and never fails a
@@ -333,10 +334,10 @@ impl ConfigBuilder {
         self
     }
     /// Delete the oldest-written data files while this crate's data files in the store total
-    /// more than this many bytes (other files are not counted). The files that are never
-    /// deleted (see [`retention_max_age`](Self::retention_max_age)) stay even when they alone
-    /// exceed the cap: a cap below one file's size keeps the latest cycle's files. Must be
-    /// greater than zero.
+    /// more than this many bytes (other files are not counted). The files of the latest cycle
+    /// of every live library on the store (see [`retention_max_age`](Self::retention_max_age))
+    /// stay even when they alone exceed the cap: a cap below one file's size keeps each live
+    /// writer's latest files. Must be greater than zero.
     pub fn retention_max_bytes(mut self, bytes: u64) -> Self {
         self.config.retention_max_bytes = Some(bytes);
         self

@@ -9,8 +9,8 @@
 //!   when the name does not parse), never by the time of the data in them;
 //! - oldest-written first: those older than `retention_max_age`, then more while the store is
 //!   larger than `retention_max_bytes`;
-//! - never a file of the cycle that just ran, nor of the latest cycle (or the one in progress)
-//!   of any live writer of the store, in any process;
+//! - never a file of the cycle that just ran; and not to meet the size cap, a file of the latest
+//!   cycle (or the one in progress) of any live writer of the store, in any process;
 //! - at most one pass at a time per store (`.retention.lock`); a pass that finds another one
 //!   running is skipped, and a file that is already gone counts as neither deleted nor freed.
 
@@ -126,7 +126,8 @@ pub(crate) fn after_cycle(config: &Config, writer: &Writer, written: &[PathBuf])
     enforce(writer.dir(), &policy, &protected, SystemTime::now())
 }
 
-/// One retention pass over the store at `root`, sparing the files named in `protected`.
+/// One retention pass over the store at `root`, never deleting the files named in `protected`
+/// (the cycle that just ran).
 pub(crate) fn enforce(root: &Path, policy: &Policy, protected: &HashSet<String>, now: SystemTime) -> RetentionStats {
     let mut stats = RetentionStats::default();
     let _lock = match HeldLock::try_acquire(&root.join(store_lock::RETENTION_LOCK)) {
@@ -146,17 +147,17 @@ pub(crate) fn enforce(root: &Path, policy: &Policy, protected: &HashSet<String>,
     let mut scan = Scan::of(root, &mut stats);
     let liveness = sweep_orphans(root, &scan.temps, now, &mut stats);
 
-    // The latest files of every live writer, in any process, are spared.
-    let mut protected = protected.clone();
+    // The latest files of every live writer, in any process, are spared by the size cap.
+    let mut latest = HashSet::new();
     for id in store_lock::writer_ids(root) {
         let alive = liveness.get(&id).copied().unwrap_or_else(|| store_lock::liveness(root, &id));
         if alive == Liveness::Alive {
-            protected.extend(store_lock::latest_cycle(root, &id));
+            latest.extend(store_lock::latest_cycle(root, &id));
         }
     }
 
     scan.files.sort_by(|a, b| (a.written_ms, &a.name).cmp(&(b.written_ms, &b.name)));
-    delete_files(&scan.files, policy, &protected, now, &mut stats);
+    delete_files(&scan.files, policy, &Spared { always: protected, from_size: &latest }, now, &mut stats);
     remove_quiet_dirs(&scan.partitions, policy.dir_quiet, now);
     forget_dead_writers(root);
     stats
@@ -305,15 +306,18 @@ fn forget_dead_writers(root: &Path) {
     }
 }
 
+/// File names a pass must not delete.
+#[derive(Debug)]
+struct Spared<'a> {
+    /// Never deleted: the files of the cycle that just ran.
+    always: &'a HashSet<String>,
+    /// Not deleted to meet `max_bytes` (but by `max_age`): the latest files of live writers.
+    from_size: &'a HashSet<String>,
+}
+
 /// Deletes, oldest-written first, the files older than `max_age`, then more while the
-/// remaining files exceed `max_bytes`; never a protected file. `files` is sorted oldest first.
-fn delete_files(
-    files: &[DataFile],
-    policy: &Policy,
-    protected: &HashSet<String>,
-    now: SystemTime,
-    stats: &mut RetentionStats,
-) {
+/// remaining files exceed `max_bytes`, sparing `spared`. `files` is sorted oldest first.
+fn delete_files(files: &[DataFile], policy: &Policy, spared: &Spared<'_>, now: SystemTime, stats: &mut RetentionStats) {
     let now_ms = millis_since_epoch(now);
     // Files written at or before the cutoff are too old. Ages are validated to at most 100
     // years, but nothing here relies on it: an age beyond `now` has no cutoff.
@@ -323,7 +327,7 @@ fn delete_files(
         .and_then(|age_ms| now_ms.checked_sub(age_ms));
     let mut total = files.iter().fold(0u64, |sum, f| sum.saturating_add(f.size));
     for file in files {
-        if protected.contains(&file.name) {
+        if spared.always.contains(&file.name) {
             continue;
         }
         let too_old = cutoff.is_some_and(|cutoff| file.written_ms <= cutoff);
@@ -331,6 +335,9 @@ fn delete_files(
         if !(too_old || too_big) {
             // Sorted oldest first: no later file is older, and the store is within its size.
             break;
+        }
+        if !too_old && spared.from_size.contains(&file.name) {
+            continue;
         }
         match std::fs::remove_file(&file.path) {
             Ok(()) => {
@@ -474,7 +481,9 @@ mod tests {
         // Someone else deletes the two oldest after the listing.
         std::fs::remove_file(&files[0]).unwrap();
         std::fs::remove_file(&files[1]).unwrap();
-        delete_files(&scan.files, &policy(None, Some(250)), &HashSet::new(), at(now), &mut stats);
+        let none = HashSet::new();
+        let spared = Spared { always: &none, from_size: &none };
+        delete_files(&scan.files, &policy(None, Some(250)), &spared, at(now), &mut stats);
         assert_eq!((stats.files_deleted, stats.bytes_deleted), (0, 0), "nothing deleted by this pass");
         assert!(files[2].exists() && files[3].exists(), "the store was within its size");
     }
@@ -567,10 +576,17 @@ mod tests {
         let theirs = data_file(tmp.path(), "date=2020-01-01/hour=00", now - 2 * HOUR_MS, 100);
         let older = data_file(tmp.path(), "date=2020-01-01/hour=00", now - 3 * HOUR_MS, 100);
         other.publish_latest(&[name(&theirs)]).unwrap();
-        enforce(tmp.path(), &policy(Some(Duration::from_secs(60)), None), &HashSet::new(), at(now));
-        assert!(theirs.exists() && !older.exists());
+        enforce(tmp.path(), &policy(None, Some(1)), &HashSet::new(), at(now));
+        assert!(theirs.exists() && !older.exists(), "spared by the size cap");
+        let stats = enforce(tmp.path(), &policy(Some(Duration::from_secs(3600)), Some(1)), &HashSet::new(), at(now));
+        assert!(!theirs.exists(), "not spared by the age limit");
+        assert_eq!(stats.files_deleted, 1);
+        let again = data_file(tmp.path(), "date=2020-01-01/hour=00", now - 2 * HOUR_MS, 100);
+        other.publish_latest(&[name(&again)]).unwrap();
+        enforce(tmp.path(), &policy(None, Some(1)), &HashSet::new(), at(now));
+        assert!(again.exists());
         drop(other);
-        enforce(tmp.path(), &policy(Some(Duration::from_secs(60)), None), &HashSet::new(), at(now));
-        assert!(!theirs.exists(), "spared only while its writer lives");
+        enforce(tmp.path(), &policy(None, Some(1)), &HashSet::new(), at(now));
+        assert!(!again.exists(), "spared only while its writer lives");
     }
 }

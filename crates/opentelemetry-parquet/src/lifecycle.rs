@@ -370,6 +370,18 @@ mod tests {
     }
 
     #[test]
+    fn public_types_are_send_and_sync() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<crate::OtlpLibrary>();
+        send_sync::<crate::OtlpSpanExporter>();
+        send_sync::<crate::OtlpMetricExporter>();
+        send_sync::<crate::StoreReader>();
+        send_sync::<crate::Config>();
+        send_sync::<crate::OtlpError>();
+        send_sync::<crate::RetentionStats>();
+    }
+
+    #[test]
     fn a_panic_while_writing_a_file_fails_the_flush_and_keeps_the_rows() {
         let tmp = tempfile::tempdir().unwrap();
         let lib = library(tmp.path());

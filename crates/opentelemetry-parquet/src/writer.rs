@@ -27,7 +27,8 @@ pub(crate) const FILE_PREFIX: &str = "part-";
 /// Suffix of files being written; readers skip them.
 pub(crate) const TEMP_SUFFIX: &str = ".tmp";
 /// How often creating a file is tried when its partition directory vanished in between
-/// (removed by retention in this or another process); attempt `n` first sleeps `n - 1` ms.
+/// (removed by retention in this or another process); attempt `n` first sleeps `n - 1` ms and
+/// up to 1 ms more.
 const CREATE_ATTEMPTS: u64 = 16;
 
 #[derive(Debug)]
@@ -238,7 +239,13 @@ fn create_in_partition(dir: &Path, path: &Path) -> Result<File> {
                     && matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::AlreadyExists)
                     && !path.exists() =>
             {
-                std::thread::sleep(std::time::Duration::from_millis(attempt));
+                // A little jitter, so that a retry does not fall in step with a remover.
+                let jitter = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.subsec_nanos() % 1000);
+                std::thread::sleep(
+                    std::time::Duration::from_millis(attempt) + std::time::Duration::from_micros(u64::from(jitter)),
+                );
             }
             Err((p, e)) => return Err(OtlpError::io(p, e)),
         }
@@ -343,7 +350,7 @@ mod tests {
                         removed_dirs += 1;
                     }
                     let _ = std::fs::remove_dir(&date_dir);
-                    std::thread::sleep(std::time::Duration::from_micros(50));
+                    std::thread::sleep(std::time::Duration::from_micros(200));
                 }
                 removed_dirs
             })

@@ -243,7 +243,9 @@ def check_renderings(values: Mapping[str, str | None], types: Mapping[str, str])
 
 
 def hex_id(value: int, size: int) -> str:
-    return format(value, f"0{2 * size}x")
+    """An ID as the store renders it: lowercase hex, and an all-zero ID as '' (as the ClickHouse
+    exporter does)."""
+    return format(value, f"0{2 * size}x") if value else ""
 
 
 def sorted_by(rows: Iterable[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:

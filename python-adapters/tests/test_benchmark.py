@@ -26,7 +26,7 @@ from opentelemetry.trace import SpanKind
 from parquet_store import read_rows
 
 from opentelemetry.exporter.parquet import ParquetLibrary
-from opentelemetry.exporter.parquet._encoding import encode_spans
+from opentelemetry.exporter.parquet._encoding import BATCH_FORMAT_VERSION, encode_spans
 
 SPANS = 512
 GROUP = "export 512 spans (10 attributes + 1 event each)"
@@ -115,7 +115,8 @@ def test_a_otlp_encode_spans(benchmark: Any, spans: list[ReadableSpan], summary:
 @pytest.mark.benchmark(group=GROUP)
 def test_b_parquet_encode_spans(benchmark: Any, spans: list[ReadableSpan], summary: _Summary) -> None:
     encoded = benchmark(encode_spans, spans)
-    ((_, _, _, scopes),) = pickle.loads(encoded)
+    version, ((_, _, _, scopes),) = pickle.loads(encoded)
+    assert version == BATCH_FORMAT_VERSION
     assert sum(len(scope[4]) for scope in scopes) == SPANS
     record(benchmark, summary, "ours")
 

@@ -14,9 +14,9 @@
 Zero code: ``OTEL_TRACES_EXPORTER=parquet OTEL_METRICS_EXPORTER=parquet opentelemetry-instrument python app.py``.
 """
 
-from ._library import ParquetLibrary
+from ._library import ParquetConfigError, ParquetLibrary
 from .metric_exporter import ParquetMetricExporter
 from .trace_exporter import ParquetSpanExporter
 from .version import __version__
 
-__all__ = ["ParquetLibrary", "ParquetMetricExporter", "ParquetSpanExporter", "__version__"]
+__all__ = ["ParquetConfigError", "ParquetLibrary", "ParquetMetricExporter", "ParquetSpanExporter", "__version__"]

@@ -9,13 +9,32 @@ import threading
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry_parquet import OtlpLibrary, ParquetConfig
+from opentelemetry_parquet import OtlpError, OtlpLibrary, ParquetConfig
 
 if TYPE_CHECKING:
     from .metric_exporter import ParquetMetricExporter
     from .trace_exporter import ParquetSpanExporter
 
 _logger = logging.getLogger(__name__)
+
+
+class ParquetConfigError(ValueError):
+    """A configuration was rejected: an unknown option, a value of the wrong type or out of
+    range, or one the Rust engine refuses (then chained from its ``OtlpError.InvalidConfig``).
+    The one exception family of configuration errors; the message names the option."""
+
+
+def open_library(config: ParquetConfig) -> OtlpLibrary:
+    """``OtlpLibrary(config)``, its configuration errors raised as ``ParquetConfigError`` and the
+    environment variables it ignored logged (one line each)."""
+    try:
+        library = OtlpLibrary(config)
+    except OtlpError.InvalidConfig as err:
+        raise ParquetConfigError(str(err)) from err
+    for message in library.ignored_environment():
+        _logger.warning("opentelemetry-parquet: %s", message)
+    return library
+
 
 # Options of ``ParquetConfig``; the exporters accept them as keyword arguments.
 CONFIG_OPTIONS = (
@@ -55,16 +74,16 @@ def check_options(options: dict[str, Any]) -> dict[str, Any]:
             continue
         if name == "output_dir":
             if not isinstance(value, (str, bytes, os.PathLike)):
-                raise TypeError(f"option output_dir must be a str or path, not {type(value).__name__}")
+                raise ParquetConfigError(f"option output_dir must be a str or path, not {type(value).__name__}")
             value = os.fsdecode(value)
         elif name in _INT_OPTIONS:
             if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"option {name} must be an int, not {type(value).__name__}")
+                raise ParquetConfigError(f"option {name} must be an int, not {type(value).__name__}")
             if not 0 <= value < 2**64:
-                raise ValueError(f"invalid configuration: {name}: {value} is out of range (0 to 2**64 - 1)")
+                raise ParquetConfigError(f"invalid configuration: {name}: {value} is out of range (0 to 2**64 - 1)")
             value = int(value)
         elif not isinstance(value, str):
-            raise TypeError(f"option {name} must be a str, not {type(value).__name__}")
+            raise ParquetConfigError(f"option {name} must be a str, not {type(value).__name__}")
         checked[name] = value
     return checked
 
@@ -85,21 +104,25 @@ class ParquetLibrary:
     ``ParquetConfig`` (``output_dir="./otel-data"``, ``flush_interval_ms=...``); options left
     out take their ``OTEL_PARQUET_*`` environment variable, else the default.
 
+    Explicit options win over their variables; a variable whose value does not parse is ignored
+    with a warning. A rejected configuration raises ``ParquetConfigError`` (a ``ValueError``).
+
     Fork-safe: in a child process (``os.fork``, gunicorn ``--preload``) the library reopens
-    itself on first use after the fork, with the same options, so the child keeps exporting.
+    itself on first use after the fork with the parent library's full configuration (every
+    option as resolved in the parent), so the child keeps exporting into the same store. The
+    parent's library is never used, flushed or shut down by the child.
     """
 
     def __init__(self, library: OtlpLibrary | None = None, **options: Any) -> None:
         unknown = set(options) - set(CONFIG_OPTIONS)
         if unknown:
-            raise TypeError(f"unknown option(s) {sorted(unknown)}; expected some of {list(CONFIG_OPTIONS)}")
+            raise ParquetConfigError(f"unknown option(s) {sorted(unknown)}; expected some of {list(CONFIG_OPTIONS)}")
         if library is not None and options:
-            raise TypeError("pass either an existing OtlpLibrary or options, not both")
-        self._options = check_options(options)
-        if library is not None:
-            self._options = {"output_dir": library.output_dir()}
+            raise ParquetConfigError("pass either an existing OtlpLibrary or options, not both")
         self._pid = os.getpid()
-        self._library = library if library is not None else OtlpLibrary(ParquetConfig(**self._options))
+        self._library = library if library is not None else open_library(ParquetConfig(**check_options(options)))
+        # Every option as resolved now: what a forked child reopens with.
+        self._config = self._library.config()
         with _lock:
             _live.add(self)
 
@@ -115,7 +138,7 @@ class ParquetLibrary:
             if self._pid == os.getpid():
                 return
             _inherited.append(self._library)
-            self._library = OtlpLibrary(ParquetConfig(**self._options))
+            self._library = open_library(self._config)
             self._pid = os.getpid()
 
     def span_exporter(self) -> ParquetSpanExporter:
@@ -125,11 +148,16 @@ class ParquetLibrary:
         return ParquetSpanExporter(library=self)
 
     def metric_exporter(self, temporality: str | None = None) -> ParquetMetricExporter:
-        """An SDK ``MetricExporter`` writing into this library (``temporality``: ``"cumulative"``
-        (default) or ``"delta"``)."""
+        """An SDK ``MetricExporter`` writing into this library, with the library's temporality
+        unless ``temporality`` (``"cumulative"``, ``"delta"`` or ``"lowmemory"``) says otherwise."""
         from .metric_exporter import ParquetMetricExporter
 
         return ParquetMetricExporter(library=self, temporality=temporality)
+
+    @property
+    def config(self) -> ParquetConfig:
+        """Every option the library runs with (explicit, from the environment, or the default)."""
+        return self._config
 
     def flush(self, timeout_millis: int | None = None) -> None:
         """Writes everything accepted so far; raises ``OtlpError`` on failure."""
@@ -145,7 +173,7 @@ class ParquetLibrary:
         return self.library.output_dir()
 
     def __repr__(self) -> str:
-        return f"ParquetLibrary(output_dir={self.output_dir!r})"
+        return f"ParquetLibrary(output_dir={self._config.output_dir!r})"
 
 
 def shared_library(**options: Any) -> ParquetLibrary:
@@ -162,6 +190,11 @@ def shared_library(**options: Any) -> ParquetLibrary:
     return library
 
 
+def one_line(err: BaseException) -> str:
+    """An error as one log line: its type and message, newlines folded."""
+    return f"{type(err).__name__}: {err}".replace("\n", " | ")
+
+
 def _flush_all() -> None:
     """At interpreter exit, write what is still buffered."""
     with _lock:
@@ -170,8 +203,8 @@ def _flush_all() -> None:
         try:
             if library._pid == os.getpid() and not library._library.is_shutdown():
                 library._library.flush(None)
-        except Exception:
-            _logger.exception("opentelemetry-parquet: flush at exit failed for %r", library)
+        except Exception as err:  # noqa: BLE001 - logged as one line; exporters never raise
+            _logger.error("opentelemetry-parquet: flush at exit failed for %r: %s", library, one_line(err))
 
 
 atexit.register(_flush_all)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 from opentelemetry.sdk.metrics import (
@@ -26,8 +25,8 @@ from opentelemetry.sdk.metrics.view import Aggregation
 from opentelemetry_parquet import OtlpLibrary
 
 from ._encoding import encode_metrics, export_batch
-from ._library import ParquetLibrary
-from .trace_exporter import resolve_library
+from ._library import ParquetConfigError, ParquetLibrary, one_line
+from .trace_exporter import count, resolve_library
 
 _logger = logging.getLogger(__name__)
 
@@ -44,10 +43,12 @@ TEMPORALITIES: dict[str, dict[type, AggregationTemporality]] = {
 }
 
 
-def _temporality(value: str | None) -> str:
-    name = (value or os.environ.get("OTEL_PARQUET_TEMPORALITY") or "cumulative").strip().lower()
+def _temporality(value: object) -> str:
+    if not isinstance(value, str):
+        raise ParquetConfigError(f"option temporality must be a str, not {type(value).__name__}")
+    name = value.strip().lower()
     if name not in TEMPORALITIES:
-        raise ValueError(f"unknown temporality {name!r}, expected cumulative, delta or lowmemory")
+        raise ParquetConfigError(f"unknown temporality {name!r}, expected cumulative, delta or lowmemory")
     return name
 
 
@@ -55,11 +56,12 @@ class ParquetMetricExporter(MetricExporter):
     """Stores metrics as Parquet through the opentelemetry-parquet Rust engine.
 
     Use it with a ``PeriodicExportingMetricReader``. Options as ``ParquetSpanExporter``'s, plus
-    ``temporality`` (``"cumulative"`` by default, ``"delta"`` or ``"lowmemory"``; else
-    ``OTEL_PARQUET_TEMPORALITY``) and ``preferred_aggregation``.
+    ``temporality`` (``"cumulative"``, ``"delta"`` or ``"lowmemory"``; by default the library's
+    own, i.e. its ``temporality`` option, else ``OTEL_PARQUET_TEMPORALITY``, else cumulative) and
+    ``preferred_aggregation``.
 
-    ``export`` never raises: it logs and returns ``FAILURE``. ``shutdown`` flushes the library
-    but does not shut a shared library down.
+    ``export`` never raises: it logs one line and returns ``FAILURE``. ``shutdown`` flushes the
+    library but does not shut a shared library down.
     """
 
     def __init__(
@@ -69,12 +71,13 @@ class ParquetMetricExporter(MetricExporter):
         preferred_aggregation: dict[type, Aggregation] | None = None,
         **options: Any,
     ) -> None:
-        self.temporality = _temporality(temporality or options.pop("temporality", None))
+        explicit = temporality if temporality is not None else options.pop("temporality", None)
+        self._library = resolve_library(library, options)
+        self.temporality = _temporality(explicit if explicit is not None else self._library.config.temporality)
         super().__init__(
             preferred_temporality=dict(TEMPORALITIES[self.temporality]),
             preferred_aggregation=preferred_aggregation,
         )
-        self._library = resolve_library(library, options)
         self._shutdown = False
 
     @property
@@ -89,16 +92,17 @@ class ParquetMetricExporter(MetricExporter):
             return MetricExportResult.FAILURE
         try:
             export_batch(self._library.library.export_metrics_ref, encode_metrics(metrics_data))
-        except Exception:
-            _logger.exception("ParquetMetricExporter: failed to export metrics")
+        except Exception as err:  # noqa: BLE001 - logged as one line; exporters never raise
+            what = count(getattr(metrics_data, "resource_metrics", None))
+            _logger.error("ParquetMetricExporter: metrics of %s resources not stored: %s", what, one_line(err))
             return MetricExportResult.FAILURE
         return MetricExportResult.SUCCESS
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:
         try:
             self._library.flush(int(timeout_millis))
-        except Exception:
-            _logger.exception("ParquetMetricExporter: flush failed")
+        except Exception as err:  # noqa: BLE001 - logged as one line; exporters never raise
+            _logger.error("ParquetMetricExporter: flush failed: %s", one_line(err))
             return False
         return True
 
@@ -114,5 +118,5 @@ class ParquetMetricExporter(MetricExporter):
         self._shutdown = True
         try:
             self._library.flush(int(timeout))
-        except Exception:
-            _logger.exception("ParquetMetricExporter: flush at shutdown failed")
+        except Exception as err:  # noqa: BLE001 - logged as one line; exporters never raise
+            _logger.error("ParquetMetricExporter: flush at shutdown failed: %s", one_line(err))

@@ -12,7 +12,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry_parquet import OtlpLibrary
 
 from ._encoding import encode_spans, export_batch
-from ._library import ParquetLibrary, shared_library
+from ._library import ParquetConfigError, ParquetLibrary, one_line, shared_library
 
 _logger = logging.getLogger(__name__)
 
@@ -22,12 +22,20 @@ def resolve_library(library: ParquetLibrary | OtlpLibrary | None, options: dict[
     if library is None:
         return shared_library(**options)
     if options:
-        raise TypeError(f"pass either a library or options, not both (got {sorted(options)})")
+        raise ParquetConfigError(f"pass either a library or options, not both (got {sorted(options)})")
     if isinstance(library, ParquetLibrary):
         return library
     if isinstance(library, OtlpLibrary):
         return ParquetLibrary(library)
-    raise TypeError(f"library must be a ParquetLibrary or OtlpLibrary, not {type(library).__name__}")
+    raise ParquetConfigError(f"library must be a ParquetLibrary or OtlpLibrary, not {type(library).__name__}")
+
+
+def count(items: object) -> str:
+    """How many items a batch had, for a log line (whatever ``items`` is)."""
+    try:
+        return str(len(items))  # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001 - only for a log line
+        return "an unknown number of"
 
 
 class ParquetSpanExporter(SpanExporter):
@@ -39,8 +47,10 @@ class ParquetSpanExporter(SpanExporter):
     ``ParquetLibrary`` (or a bindings ``OtlpLibrary``). Exporters created with the same options
     in one process share one library.
 
-    ``export`` never raises: it logs and returns ``FAILURE``. ``shutdown`` flushes the library
-    but does not shut a shared library down; ``force_flush`` flushes it.
+    ``export`` never raises: it logs one line and returns ``FAILURE`` (for a batch the library
+    refuses, after the library's shutdown, or for something that is not a span sequence).
+    ``shutdown`` flushes the library but does not shut a shared library down; ``force_flush``
+    flushes it. Configuration errors raise ``ParquetConfigError``.
     """
 
     def __init__(self, library: ParquetLibrary | OtlpLibrary | None = None, **options: Any) -> None:
@@ -54,22 +64,22 @@ class ParquetSpanExporter(SpanExporter):
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         if self._shutdown:
-            _logger.warning("ParquetSpanExporter: export called after shutdown; %d spans dropped", len(spans))
+            _logger.warning("ParquetSpanExporter: export called after shutdown; %s spans dropped", count(spans))
             return SpanExportResult.FAILURE
-        if not spans:
-            return SpanExportResult.SUCCESS
         try:
+            if not spans:
+                return SpanExportResult.SUCCESS
             export_batch(self._library.library.export_traces, encode_spans(spans))
-        except Exception:
-            _logger.exception("ParquetSpanExporter: failed to export %d spans", len(spans))
+        except Exception as err:  # noqa: BLE001 - logged as one line; exporters never raise
+            _logger.error("ParquetSpanExporter: %s spans not stored: %s", count(spans), one_line(err))
             return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         try:
             self._library.flush(int(timeout_millis))
-        except Exception:
-            _logger.exception("ParquetSpanExporter: flush failed")
+        except Exception as err:  # noqa: BLE001 - logged as one line; exporters never raise
+            _logger.error("ParquetSpanExporter: flush failed: %s", one_line(err))
             return False
         return True
 
@@ -81,5 +91,5 @@ class ParquetSpanExporter(SpanExporter):
         self._shutdown = True
         try:
             self._library.flush(int(timeout_millis))
-        except Exception:
-            _logger.exception("ParquetSpanExporter: flush at shutdown failed")
+        except Exception as err:  # noqa: BLE001 - logged as one line; exporters never raise
+            _logger.error("ParquetSpanExporter: flush at shutdown failed: %s", one_line(err))

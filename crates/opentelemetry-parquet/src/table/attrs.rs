@@ -131,10 +131,11 @@ impl AttrMapBuilder {
         }
     }
 
-    /// Appends API key-values that are unique already: the SDK's metric data points carry an
-    /// attribute set, deduplicated by the SDK.
-    pub(crate) fn append_sdk_set<'a>(&mut self, attrs: impl IntoIterator<Item = &'a opentelemetry::KeyValue>) {
-        for kv in attrs {
+    /// Appends API key-values given by an iterator (the SDK's metric data points), keys made
+    /// unique (the last value wins): the SDK keeps duplicate keys of a measurement.
+    pub(crate) fn append_sdk_iter<'a>(&mut self, attrs: impl IntoIterator<Item = &'a opentelemetry::KeyValue>) {
+        let attrs: Vec<&opentelemetry::KeyValue> = attrs.into_iter().collect();
+        for kv in unique_items(&attrs, |kv| kv.key.as_str()) {
             self.append(kv.key.as_str(), AttrValue::Sdk(&kv.value));
         }
     }

@@ -399,9 +399,8 @@ impl MetricsBuilder {
 
     fn append_sdk_exemplars<'a, T: SdkNumber + 'static>(&mut self, list: impl Iterator<Item = &'a sdk::Exemplar<T>>) {
         for e in list {
-            let attributes: Vec<opentelemetry::KeyValue> = e.filtered_attributes().cloned().collect();
             self.exemplars.append(
-                |a| a.append_sdk(&attributes),
+                |a| a.append_sdk_iter(e.filtered_attributes()),
                 to_nanos(e.time()),
                 e.value.number(),
                 e.span_id(),
@@ -421,7 +420,7 @@ impl MetricsBuilder {
         exemplars: impl Iterator<Item = &'a sdk::Exemplar<T>>,
         sum: Option<(Temporality, bool)>,
     ) {
-        self.append_common(ctx, header, |a| a.append_sdk_set(attributes));
+        self.append_common(ctx, header, |a| a.append_sdk_iter(attributes));
         value.number().append(&mut self.value, &mut self.int_value);
         if let Some((t, monotonic)) = sum {
             self.temporality.append_value(temporality(t));
@@ -437,7 +436,7 @@ impl MetricsBuilder {
         p: &sdk::HistogramDataPoint<T>,
         t: Temporality,
     ) {
-        self.append_common(ctx, header, |a| a.append_sdk_set(p.attributes()));
+        self.append_common(ctx, header, |a| a.append_sdk_iter(p.attributes()));
         self.count.append_value(p.count());
         self.sum.append_value(p.sum().as_f64());
         self.bucket_counts.append_value(p.bucket_counts().map(Some));
@@ -453,7 +452,7 @@ impl MetricsBuilder {
         p: &sdk::ExponentialHistogramDataPoint<T>,
         t: Temporality,
     ) {
-        self.append_common(ctx, header, |a| a.append_sdk_set(p.attributes()));
+        self.append_common(ctx, header, |a| a.append_sdk_iter(p.attributes()));
         self.count.append_value(p.count() as u64);
         self.sum.append_value(p.sum().as_f64());
         self.scale.append_value(p.scale().into());

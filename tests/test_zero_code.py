@@ -150,3 +150,38 @@ def test_opentelemetry_instrument_writes_parquet(tmp_path: Path) -> None:
     times = duration_rows.column("TimeUnix").cast(pa.int64())
     final = duration_rows.filter(pc.equal(times, pc.max(times)))
     assert sum(final.column("Count").to_pylist()) == 4
+
+
+def _instrument(tmp_path: Path, store: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    program = tmp_path / "quiet.py"
+    program.write_text("print('program finished')\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env.update(OTEL_TRACES_EXPORTER="parquet", OTEL_METRICS_EXPORTER="none", OTEL_LOGS_EXPORTER="none")
+    env.update(OTEL_PARQUET_OUTPUT_DIR=str(store), **extra)
+    return subprocess.run(
+        [instrument_command(), sys.executable, str(program)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_a_missing_configurator_is_reported(tmp_path: Path) -> None:
+    """Without a configurator (opentelemetry-distro missing; simulated by selecting one that does
+    not exist) nothing can be stored: one warning says so and names the install."""
+    done = _instrument(tmp_path, tmp_path / "store", OTEL_PYTHON_CONFIGURATOR="not-installed")
+    assert done.returncode == 0, done.stderr
+    assert "program finished" in done.stdout
+    warnings = [line for line in done.stderr.splitlines() if "opentelemetry-exporter-parquet" in line]
+    assert len(warnings) == 1, done.stderr
+    assert "OTEL_TRACES_EXPORTER=parquet" in warnings[0]
+    assert "opentelemetry-exporter-parquet[instrument]" in warnings[0]
+
+
+def test_no_warning_when_the_distro_configures_the_exporter(tmp_path: Path) -> None:
+    done = _instrument(tmp_path, tmp_path / "store")
+    assert done.returncode == 0, done.stderr
+    assert "opentelemetry-exporter-parquet" not in done.stderr, done.stderr

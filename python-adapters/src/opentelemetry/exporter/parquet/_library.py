@@ -90,6 +90,7 @@ def check_options(options: dict[str, Any]) -> dict[str, Any]:
 
 _lock = threading.Lock()
 _live: weakref.WeakSet[ParquetLibrary] = weakref.WeakSet()
+_created = False
 _shared: dict[tuple[tuple[str, Any], ...], ParquetLibrary] = {}
 # Libraries inherited across fork() are never dropped in the child: their writer thread does
 # not exist there and their locks may be held, so freeing them could hang.
@@ -123,6 +124,8 @@ class ParquetLibrary:
         self._library = library if library is not None else open_library(ParquetConfig(**check_options(options)))
         # Every option as resolved now: what a forked child reopens with.
         self._config = self._library.config()
+        global _created
+        _created = True
         with _lock:
             _live.add(self)
 
@@ -174,6 +177,11 @@ class ParquetLibrary:
 
     def __repr__(self) -> str:
         return f"ParquetLibrary(output_dir={self._config.output_dir!r})"
+
+
+def created() -> bool:
+    """Whether this process created a library (the zero-code check asks)."""
+    return _created
 
 
 def shared_library(**options: Any) -> ParquetLibrary:

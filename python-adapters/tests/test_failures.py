@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
@@ -311,18 +312,13 @@ def test_subclasses_of_builtins_export_as_their_builtin(store: str, caplog: pyte
     assert exporter.force_flush()
     assert not errors(caplog, SPAN_LOGGER)
     stored = [(r["SpanAttributes"], r["SpanAttributesTypes"]) for r in read_rows(store, "traces")]
+    second: tuple[dict[str, str], dict[str, str]] = ({"enum": "4", "label": "y"}, {"enum": "int", "label": "string"})
+    # SDKs before 1.3x drop a sequence holding a subclass (an IntEnum) themselves.
+    if "list" in dict(BoundedAttributes(attributes={"list": [Color.RED, 5]})):
+        second[0]["list"] = "[3,5]"
+        second[1]["list"] = '{"arrayValue":{"values":[{"intValue":"3"},{"intValue":"5"}]}}'
     assert sorted(stored, key=repr) == sorted(
-        [
-            ({"enum": "3", "label": "x", "ratio": "0.5"}, {"enum": "int", "label": "string", "ratio": "double"}),
-            (
-                {"enum": "4", "label": "y", "list": "[3,5]"},
-                {
-                    "enum": "int",
-                    "label": "string",
-                    "list": '{"arrayValue":{"values":[{"intValue":"3"},{"intValue":"5"}]}}',
-                },
-            ),
-        ],
+        [({"enum": "3", "label": "x", "ratio": "0.5"}, {"enum": "int", "label": "string", "ratio": "double"}), second],
         key=repr,
     )
 

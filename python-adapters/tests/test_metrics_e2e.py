@@ -139,7 +139,8 @@ def test_sums_and_gauges(workload: tuple[str, str, CapturingExporter, dict[str, 
     assert (exemplar["SpanId"], exemplar["TraceId"]) == (ids["span_id"], ids["trace_id"])
     assert (exemplar["IntValue"], exemplar["Value"]) == (5, 5.0)
 
-    assert series(gauges, "g", "IntValue") == [7, 9, 9]
+    # The last collection repeats an unchanged synchronous gauge on newer SDKs only (1.30 skips it).
+    assert series(gauges, "g", "IntValue") in ([7, 9, 9], [7, 9])
     assert series(gauges, "og", "Value") == [2.5, 2.5, 2.5]
     assert series(gauges, "og", "IntValue") == [None, None, None]
     assert {tuple(r["Attributes"].items()) for r in gauges if r["MetricName"] == "og"} == {(("core", "1"),)}
@@ -342,6 +343,7 @@ def test_duckdb_reads_the_same_values(workload: tuple[str, str, CapturingExporte
     )
     assert exponential[0] == (3, 1, 2, True)
     gauges = duck(store, "metrics_gauge", "MetricName, IntValue, Value", where="MetricName = 'g'", order="TimeUnix")
-    assert gauges == [("g", 7, 7.0), ("g", 9, 9.0), ("g", 9, 9.0)]
+    # As in test_sums_and_gauges: SDK 1.30 does not repeat the unchanged gauge.
+    assert gauges in ([("g", 7, 7.0), ("g", 9, 9.0), ("g", 9, 9.0)], [("g", 7, 7.0), ("g", 9, 9.0)])
     services = duck(store, "metrics_sum", "DISTINCT ServiceName, ScopeName")
     assert services == [("metrics-e2e", "e2e.meter")]

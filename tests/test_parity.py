@@ -236,3 +236,54 @@ def test_rust_and_python_store_identical_traces(tmp_path: Path) -> None:
     assert (server["Timestamp"], server["Duration"]) == (at(0), at(10) - at(0))
     consumer = rust_rows.slice(3, 1).to_pylist()[0]
     assert (consumer["Flags"], consumer["TraceState"]) == (0x301, "vendor=v1,other=x")
+
+
+def _exemplar_metrics() -> Any:
+    from opentelemetry.sdk.metrics import Exemplar
+    from opentelemetry.sdk.metrics.export import (
+        AggregationTemporality,
+        Metric,
+        MetricsData,
+        NumberDataPoint,
+        ResourceMetrics,
+        ScopeMetrics,
+        Sum,
+    )
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+    exemplars = [
+        Exemplar({"case": "no span"}, 1.5, at(1), None, None),
+        Exemplar({"case": "all-zero ids"}, 2.5, at(2), 0, 0),
+        Exemplar({"case": "sampled span"}, 3.5, at(3), FIRST_SPAN_ID, FIRST_TRACE_ID),
+    ]
+    point = NumberDataPoint({"k": "v"}, at(0), at(5), 7, exemplars=exemplars)
+    data = Sum([point], AggregationTemporality.CUMULATIVE, True)
+    metric = Metric("requests", "", "1", data)
+    scope = ScopeMetrics(InstrumentationScope("parity.scope", "4.5.6"), [metric], "")
+    return MetricsData([ResourceMetrics(Resource({"service.name": "parity"}), [scope], "")])
+
+
+def test_exemplars_without_a_span_store_the_same_ids_from_python_and_rust(tmp_path: Path) -> None:
+    """Exemplars without a span (the SDK's None IDs) and with all-zero IDs are stored as the
+    ClickHouse exporter stores them, '' in both ID columns, by the Python SDK path and by the Rust
+    decoding of the same metrics as OTLP (the SDK's own encoder, the form the Rust SDK sends)."""
+    from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
+
+    data = _exemplar_metrics()
+    stored = {}
+    for path in ("python", "rust"):
+        library = ParquetLibrary(output_dir=str(tmp_path / path))
+        if path == "python":
+            library.metric_exporter().export(data)
+        else:
+            library.library.export_otlp_metrics(encode_metrics(data).SerializeToString())
+        library.shutdown()
+        table = ds.dataset(str(tmp_path / path / "metrics_sum"), format="parquet", partitioning="hive").to_table()
+        (row,) = table.select(["Exemplars"]).to_pylist()
+        stored[path] = [(dict(e["FilteredAttributes"])["case"], e["SpanId"], e["TraceId"]) for e in row["Exemplars"]]
+    assert stored["python"] == stored["rust"]
+    assert stored["python"] == [
+        ("no span", "", ""),
+        ("all-zero ids", "", ""),
+        ("sampled span", format(FIRST_SPAN_ID, "016x"), format(FIRST_TRACE_ID, "032x")),
+    ]

@@ -40,8 +40,11 @@ pub struct ParquetConfig {
     pub retention_max_bytes: Option<u64>,
 }
 
+/// Whether a [`ParquetConfig`] sets one option explicitly.
+type IsSet = fn(&ParquetConfig) -> bool;
+
 /// Each option's `OTEL_PARQUET_*` variable.
-const VARIABLES: [(&str, fn(&ParquetConfig) -> bool); 11] = [
+const VARIABLES: [(&str, IsSet); 11] = [
     (core::env::OUTPUT_DIR, |c| c.output_dir.is_some()),
     (core::env::FORMAT, |c| c.format.is_some()),
     (core::env::COMPRESSION, |c| c.compression.is_some()),

@@ -27,7 +27,7 @@ def test_another_format_version_is_refused_by_name(library: OtlpLibrary, store: 
 
 
 def test_an_unversioned_batch_is_refused_with_the_reason(library: OtlpLibrary) -> None:
-    with pytest.raises(OtlpError.Decode, match="batch format version .* as the first element"):
+    with pytest.raises(OtlpError.Decode, match=r"batch format version .* as the first element"):
         library.export_traces(pickle.dumps(batch([span()]), protocol=5))
 
 

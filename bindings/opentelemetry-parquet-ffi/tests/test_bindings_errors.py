@@ -264,7 +264,6 @@ def test_export_after_shutdown(library: OtlpLibrary, store: Path) -> None:
     assert [r["SpanName"] for r in rows(store, "traces")] == ["before"]
 
 
-
 def test_nothing_is_stored_from_a_rejected_batch(library: OtlpLibrary, store: Path) -> None:
     # Fresh tuples every time: a shared object would be rejected for another reason (see above).
     def good_span() -> tuple[Any, ...]:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bindings_helpers import T0, batch, duck, dumps, metric, number_point, rows
+from bindings_helpers import T0, batch, duck, dumps, rows
 from bindings_samples import CUMULATIVE, DELTA, START, metrics
 
 from opentelemetry_parquet import OtlpLibrary

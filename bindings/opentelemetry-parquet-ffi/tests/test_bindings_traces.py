@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bindings_helpers import T0, batch, duck, dumps, rows, span
+from bindings_helpers import T0, duck, dumps, rows
 from bindings_samples import ATTRIBUTES, span_batch
 
 from opentelemetry_parquet import OtlpLibrary

@@ -420,7 +420,7 @@ struct Tally {
 
 /// Whether a refusal says the input was bad, rather than that the library broke.
 fn is_input_error(err: &OtlpError) -> bool {
-    matches!(err, OtlpError::Decode { .. }) || err.full_message().contains("too large")
+    matches!(err, OtlpError::Decode { .. } | OtlpError::ExportTooLarge { .. })
 }
 
 #[test]

@@ -145,7 +145,8 @@ def test_an_out_of_range_int_costs_only_its_own_fidelity(store: str, caplog: pyt
 def test_a_lone_surrogate_costs_only_its_own_fidelity(store: str, caplog: pytest.LogCaptureFixture) -> None:
     """A str that is not valid Unicode text is stored with each lone surrogate replaced by U+FFFD."""
     exporter = ParquetSpanExporter(output_dir=store)
-    batch = make_spans({"lone.surrogate": "a\ud800b", "list": ["\udfff", "ok"]}) + make_spans({"n": 2}, count=2)
+    batch = make_spans({"lone.surrogate": "a\ud800b", "list": ["\udfff", "ok"], "key\udc80": 1})
+    batch += make_spans({"n": 2}, count=2)
     assert exporter.export(batch) is SpanExportResult.SUCCESS
     assert exporter.force_flush()
     assert not errors(caplog, SPAN_LOGGER)
@@ -155,6 +156,7 @@ def test_a_lone_surrogate_costs_only_its_own_fidelity(store: str, caplog: pytest
     assert odd["SpanAttributes"]["lone.surrogate"] == "a\ufffdb"
     assert odd["SpanAttributesTypes"]["lone.surrogate"] == "string"
     assert odd["SpanAttributes"]["list"] == '["\ufffd","ok"]'
+    assert odd["SpanAttributes"]["key\ufffd"] == "1"
 
 
 @pytest.mark.parametrize("garbage", [42, None, "spans", [42], [None, object()]], ids=repr)

@@ -373,19 +373,18 @@ def _differences(ours: list[Any], theirs: list[Any]) -> list[Any]:
 def _resources_sorted(rows: list[Any], table: str) -> list[Any]:
     """Rows up to what the OTLP encoder leaves out: resource attributes in key order (the SDK path
     stores an SDK resource sorted, as the Rust SDK does; the encoder keeps the resource's own
-    order); empty exponential-histogram buckets, which protobuf does not serialize (offset None
-    there, 0 from the SDK path and the Rust SDK); a gauge point's start time, which the encoder
-    drops (the SDK path keeps it)."""
-    sort = ("ResourceAttributes", "ResourceAttributesTypes")
-    offsets = ("PositiveOffset", "NegativeOffset")
-
-    def cell(column: str, value: Any) -> Any:
-        if column in sort:
-            return sorted(value)
-        if column in offsets and value is None:
-            return 0
-        if column == "StartTimeUnix" and table == "metrics_gauge":
-            return None
-        return value
-
-    return sorted(([(c, cell(c, v)) for c, v in row] for row in rows), key=repr)
+    order); the offset of exponential-histogram buckets without counts, which the encoder drops
+    with the buckets (the SDK path and the Rust SDK keep it); a gauge point's start time, which
+    the encoder drops (the SDK path keeps it)."""
+    normalized = []
+    for row in rows:
+        cells = dict(row)
+        for column in ("ResourceAttributes", "ResourceAttributesTypes"):
+            cells[column] = sorted(cells[column])
+        for side in ("Positive", "Negative"):
+            if f"{side}Offset" in cells and not cells[f"{side}BucketCounts"]:
+                cells[f"{side}Offset"] = None
+        if table == "metrics_gauge":
+            cells["StartTimeUnix"] = None
+        normalized.append([(c, cells[c]) for c, _ in row])
+    return sorted(normalized, key=repr)

@@ -10,12 +10,13 @@
 
 mod common;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use arrow_array::cast::AsArray as _;
 use common::{all_files, glob_matches, keep_store, Rng};
 use opentelemetry_parquet::proto::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_parquet::proto::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
@@ -27,7 +28,7 @@ use opentelemetry_parquet::{read_file, Config, OtlpLibrary, StoreReader};
 const DIR_VAR: &str = "OTEL_PARQUET_FAULTS_KILL_DIR";
 /// The trial number; one more is stored in the first 8 bytes of each trace ID.
 const TRIAL_VAR: &str = "OTEL_PARQUET_FAULTS_KILL_TRIAL";
-const TRIALS: u64 = 24;
+const TRIALS: u64 = 50;
 const SEED: u64 = 0x6b69_6c6c_2d39;
 /// Spans per export; each export is followed by a flush.
 const BATCH: u64 = 40;
@@ -137,7 +138,31 @@ fn run_child(dir: &Path, trial: u64, delay: Duration) -> u64 {
     reader.join().expect("reader thread")
 }
 
-fn temp_files(dir: &Path) -> Vec<std::path::PathBuf> {
+/// Reads the data files not read yet, adding their spans (by TraceId) to `counts`; a span
+/// stored twice fails. Files are immutable once renamed into place, so each is read once.
+fn count_new_files(dir: &Path, read_files: &mut HashSet<PathBuf>, counts: &mut HashMap<String, u32>, trial: u64) {
+    for file in all_files(dir).into_iter().filter(|p| glob_matches(p)) {
+        if !read_files.insert(file.clone()) {
+            continue;
+        }
+        let batches =
+            read_file(&file).unwrap_or_else(|e| panic!("trial {trial}: {} does not read: {e}", file.display()));
+        for batch in &batches {
+            let ids = batch.column_by_name("TraceId").expect("TraceId column").as_string::<i32>();
+            for id in ids.iter() {
+                let count = counts.entry(id.expect("a TraceId").to_owned()).or_insert(0);
+                *count += 1;
+                assert_eq!(*count, 1, "trial {trial}: span {} is stored twice", id.unwrap_or_default());
+            }
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn temp_files(dir: &Path) -> Vec<PathBuf> {
     all_files(dir).into_iter().filter(|p| p.to_string_lossy().ends_with(".tmp")).collect()
 }
 
@@ -149,10 +174,16 @@ fn kill_9_at_random_moments_loses_no_acknowledged_row() {
     let mut acked = HashMap::new();
     let mut leftovers_after_kill = 0;
     let mut not_cleaned = Vec::new();
-    let mut seen_temps = std::collections::HashSet::new();
+    let mut seen_temps = HashSet::new();
+    let (mut in_children, mut in_checks) = (Duration::ZERO, Duration::ZERO);
+    let mut read_files = HashSet::new();
+    let mut counts: HashMap<String, u32> = HashMap::new();
     for trial in 0..TRIALS {
         let delay = Duration::from_micros(rng.below(400_000));
+        let phase = Instant::now();
         let n = run_child(dir.path(), trial, delay);
+        in_children += phase.elapsed();
+        let phase = Instant::now();
         acked.insert(trial, n);
 
         // No temporary file is ever matched by a data-file glob; every matched file reads.
@@ -162,21 +193,11 @@ fn kill_9_at_random_moments_loses_no_acknowledged_row() {
         for temp in &temps {
             assert!(!glob_matches(temp), "trial {trial}: a **/*.parquet glob matches the temporary {}", temp.display());
         }
-        for file in all_files(dir.path()).into_iter().filter(|p| glob_matches(p)) {
-            read_file(&file).unwrap_or_else(|e| panic!("trial {trial}: {} does not read: {e}", file.display()));
-        }
+        count_new_files(dir.path(), &mut read_files, &mut counts, trial);
 
-        // Every acknowledged span of every trial so far exactly once; no span twice.
-        let read = StoreReader::new(dir.path()).read_traces().expect("read_traces");
-        let mut counts: HashMap<Vec<u8>, u32> = HashMap::new();
-        for span in read.resource_spans.iter().flat_map(|rs| &rs.scope_spans).flat_map(|ss| &ss.spans) {
-            *counts.entry(span.trace_id.clone()).or_default() += 1;
-        }
-        for (id, count) in &counts {
-            assert_eq!(*count, 1, "trial {trial}: span {id:02x?} is stored {count} times");
-        }
+        // Every acknowledged span of every trial so far exactly once.
         for (&t, &n) in &acked {
-            let lost: Vec<u64> = (0..n).filter(|&seq| !counts.contains_key(&trace_id(t, seq))).collect();
+            let lost: Vec<u64> = (0..n).filter(|&seq| !counts.contains_key(&hex(&trace_id(t, seq)))).collect();
             assert!(
                 lost.is_empty(),
                 "trial {trial}: {} of the {n} spans acknowledged in trial {t} are missing: {lost:?}; files: {:#?}",
@@ -185,6 +206,7 @@ fn kill_9_at_random_moments_loses_no_acknowledged_row() {
             );
         }
 
+        in_checks += phase.elapsed();
         // The next library opened on the directory (and writing, as libraries do) removes the
         // leftovers. Its spans are of a trial of its own, checked like the children's.
         if !temps.is_empty() {
@@ -200,10 +222,15 @@ fn kill_9_at_random_moments_loses_no_acknowledged_row() {
             }
         }
     }
+    // The OTLP reader agrees: every stored span once (the last checking library's included).
+    count_new_files(dir.path(), &mut read_files, &mut counts, TRIALS);
+    let read = StoreReader::new(dir.path()).read_traces().expect("read_traces");
+    let spans = read.resource_spans.iter().flat_map(|rs| &rs.scope_spans).map(|ss| ss.spans.len()).sum::<usize>();
+    assert_eq!(spans, counts.len(), "read_traces returns every stored span once");
     let total: u64 = acked.iter().filter(|(t, _)| **t < TRIALS).map(|(_, n)| n).sum();
     eprintln!(
         "kill -9: {TRIALS} trials, {total} acknowledged spans, 0 lost, 0 duplicated; {leftovers_after_kill} trials left \
-         a new temporary file; {:.1?}",
+         a new temporary file; {:.1?} ({in_children:.1?} running children, {in_checks:.1?} checking)",
         started.elapsed()
     );
     assert!(total > 0, "no child acknowledged anything: the test exercised nothing");

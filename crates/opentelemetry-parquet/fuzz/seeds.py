@@ -10,7 +10,6 @@ from pathlib import Path
 
 from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics as otlp_metrics
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans as otlp_spans
-from opentelemetry.exporter.parquet._encoding import encode_metrics, encode_spans
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.resources import Resource
@@ -18,6 +17,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, Status, StatusCode
+
+from opentelemetry.exporter.parquet._encoding import encode_metrics, encode_spans
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 

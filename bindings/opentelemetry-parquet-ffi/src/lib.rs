@@ -163,6 +163,15 @@ pub enum OtlpError {
     /// Malformed input; nothing was stored.
     #[error("{0}")]
     Decode(String),
+    /// An export needs more buffer memory than a limit allows; nothing was stored.
+    #[error("{0}")]
+    ExportTooLarge(String),
+    /// The writer thread failed; nothing more can be stored by this library.
+    #[error("{0}")]
+    WriterFailed(String),
+    /// The library belongs to the process that forked this one.
+    #[error("{0}")]
+    ForkedProcess(String),
     /// A file could not be read or written.
     #[error("{0}")]
     Io(String),
@@ -190,6 +199,9 @@ impl From<core::OtlpError> for OtlpError {
             core::OtlpError::InvalidConfig { .. } => OtlpError::InvalidConfig(message),
             core::OtlpError::OutputDir { .. } => OtlpError::OutputDir(message),
             core::OtlpError::Decode { .. } => OtlpError::Decode(message),
+            core::OtlpError::ExportTooLarge { .. } => OtlpError::ExportTooLarge(message),
+            core::OtlpError::WriterFailed { .. } => OtlpError::WriterFailed(message),
+            core::OtlpError::ForkedProcess { .. } => OtlpError::ForkedProcess(message),
             core::OtlpError::Io { .. } | core::OtlpError::Parquet { .. } | core::OtlpError::InvalidStoreFile { .. } => {
                 OtlpError::Io(message)
             }

@@ -3,6 +3,7 @@ batch stores nothing."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,9 @@ VARIANTS = [
     "InvalidConfig",
     "OutputDir",
     "Decode",
+    "ExportTooLarge",
+    "WriterFailed",
+    "ForkedProcess",
     "Io",
     "BufferFull",
     "Timeout",
@@ -298,3 +302,27 @@ def test_nothing_is_stored_from_a_rejected_batch(library: OtlpLibrary, store: Pa
     assert library.export_metrics(dumps(batch([good_metric()]))) == 1
     library.flush()
     assert _stored_rows(store) == {"traces": 1, **dict.fromkeys(METRIC_TABLES, 0), "metrics_gauge": 1}
+
+
+def test_an_export_larger_than_the_buffer_is_refused_whole(store: Path) -> None:
+    library = open_library(store, flush_bytes=1024, max_buffer_bytes=4096)
+    with pytest.raises(OtlpError.ExportTooLarge, match="max_buffer_bytes"):
+        library.export_traces(dumps(batch([span(attributes={"big": "x" * 100_000})])))
+    assert library.export_traces(dumps(batch([span(name="small")]))) == 1
+    library.shutdown()
+    assert [r["SpanName"] for r in rows(store, "traces")] == ["small"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_library_used_in_a_forked_child_is_a_forked_process_error(library: OtlpLibrary) -> None:
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            library.export_traces(dumps(batch([span()])))
+        except OtlpError.ForkedProcess:
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the child's export was not refused with ForkedProcess"

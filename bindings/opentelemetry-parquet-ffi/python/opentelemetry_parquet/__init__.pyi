@@ -45,6 +45,15 @@ class OtlpError(Exception):
     class Decode(OtlpError):
         """The bytes are not a valid batch or OTLP request; nothing of them was stored."""
 
+    class ExportTooLarge(OtlpError):
+        """An export needs more buffer memory than a limit allows; refused whole, nothing stored."""
+
+    class WriterFailed(OtlpError):
+        """The library's writer thread failed; every later export and flush fails at once."""
+
+    class ForkedProcess(OtlpError):
+        """The library was created in another process (this is a fork() child); open a new one."""
+
     class Io(OtlpError):
         """Reading or writing a file failed."""
 

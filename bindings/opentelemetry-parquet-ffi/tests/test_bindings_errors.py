@@ -305,9 +305,9 @@ def test_nothing_is_stored_from_a_rejected_batch(library: OtlpLibrary, store: Pa
 
 
 def test_an_export_larger_than_the_buffer_is_refused_whole(store: Path) -> None:
-    library = open_library(store, flush_bytes=1024, max_buffer_bytes=4096)
+    library = open_library(store, flush_bytes=64 * 1024, max_buffer_bytes=256 * 1024)
     with pytest.raises(OtlpError.ExportTooLarge, match="max_buffer_bytes"):
-        library.export_traces(dumps(batch([span(attributes={"big": "x" * 100_000})])))
+        library.export_traces(dumps(batch([span(attributes={"big": "x" * 1_000_000})])))
     assert library.export_traces(dumps(batch([span(name="small")]))) == 1
     library.shutdown()
     assert [r["SpanName"] for r in rows(store, "traces")] == ["small"]

@@ -335,10 +335,18 @@ def test_each_metrics_entry_point_stores_what_the_otlp_encoder_stores(data: Metr
     # resource and scope, as the SDK produces them): equal ones would overwrite each other there.
     assume(len({rm.resource for rm in data.resource_metrics}) == len(data.resource_metrics))
     assume(all(len({sm.scope for sm in rm.scope_metrics}) == len(rm.scope_metrics) for rm in data.resource_metrics))
-    # The SDK sets a ResourceMetrics' schema URL to its resource's, which is all the encoder reads.
+    # The SDK sets a ResourceMetrics' schema URL to its resource's and a ScopeMetrics' to its
+    # scope's; encoders read one or the other (1.30 the ScopeMetrics', 1.45 the scope's).
     data = MetricsData(
         resource_metrics=[
-            ResourceMetrics(resource=rm.resource, scope_metrics=rm.scope_metrics, schema_url=rm.resource.schema_url)
+            ResourceMetrics(
+                resource=rm.resource,
+                scope_metrics=[
+                    ScopeMetrics(scope=sm.scope, metrics=sm.metrics, schema_url=sm.scope.schema_url or "")
+                    for sm in rm.scope_metrics
+                ],
+                schema_url=rm.resource.schema_url,
+            )
             for rm in data.resource_metrics
         ]
     )
@@ -361,6 +369,20 @@ def test_each_metrics_entry_point_stores_what_the_otlp_encoder_stores(data: Metr
             assert ours == theirs, (name, table, _differences(ours, theirs))
 
 
+def _encoder_writes_scope_details() -> bool:
+    """Whether this opentelemetry-exporter-otlp-proto-common writes a scope's attributes and schema
+    URL (1.30 writes neither)."""
+    scope = ScopeMetrics(
+        scope=InstrumentationScope("s", None, "https://s", {"a": 1}), metrics=[], schema_url="https://s"
+    )
+    request = otlp_encode_metrics(MetricsData([ResourceMetrics(Resource({}), [scope], "")]))
+    encoded = request.resource_metrics[0].scope_metrics[0]
+    return bool(encoded.schema_url and encoded.scope.attributes)
+
+
+_ENCODER_WRITES_SCOPE_DETAILS = _encoder_writes_scope_details()
+
+
 def _differences(ours: list[Any], theirs: list[Any]) -> list[Any]:
     """The (column, ours, theirs) that differ, row by row."""
     return [
@@ -375,7 +397,8 @@ def _resources_sorted(rows: list[Any], table: str) -> list[Any]:
     stores an SDK resource sorted, as the Rust SDK does; the encoder keeps the resource's own
     order); the offset of exponential-histogram buckets without counts, which the encoder drops
     with the buckets (the SDK path and the Rust SDK keep it); a gauge point's start time, which
-    the encoder drops (the SDK path keeps it)."""
+    the encoder drops (the SDK path keeps it); and, for encoders that leave them out (1.30), the
+    scope's schema URL and attributes."""
     normalized = []
     for row in rows:
         cells = dict(row)
@@ -386,5 +409,8 @@ def _resources_sorted(rows: list[Any], table: str) -> list[Any]:
                 cells[f"{side}Offset"] = None
         if table == "metrics_gauge":
             cells["StartTimeUnix"] = None
+        if not _ENCODER_WRITES_SCOPE_DETAILS:
+            for column in ("ScopeSchemaUrl", "ScopeAttributes", "ScopeAttributesTypes"):
+                cells[column] = None
         normalized.append([(c, cells[c]) for c, _ in row])
     return sorted(normalized, key=repr)

@@ -107,6 +107,10 @@ pub(crate) fn remove_orphans(writer: &Writer) -> RetentionStats {
 /// Does nothing while a retention pass holds the store's lock (that pass sweeps them itself).
 pub(crate) fn sweep_store(root: &Path) -> RetentionStats {
     let mut stats = RetentionStats::default();
+    // Nothing to sweep (a new or clean store): touch nothing, not even the lock file.
+    if Scan::of(root, &mut RetentionStats::default()).temps.is_empty() && !root.join(store_lock::WRITERS_DIR).exists() {
+        return stats;
+    }
     let Ok(Some(_lock)) = HeldLock::try_acquire(&root.join(store_lock::RETENTION_LOCK)) else {
         // Another pass is running (and sweeps orphans itself), or the store is not writable.
         return stats;

@@ -86,31 +86,30 @@ fn json_bytes(value: &any_value::Value, depth: usize) -> Measured {
         Value::ArrayValue(a) => {
             let mut total = 64;
             for v in &a.values {
-                total += match &v.value {
-                    None => 32,
-                    Some(inner) => json_bytes(
-                        inner,
-                        depth + matches!(inner, Value::ArrayValue(_) | Value::KvlistValue(_)) as usize,
-                    )?,
-                };
+                total += element_bytes(v.value.as_ref(), depth)?;
             }
             total
         }
         Value::KvlistValue(kv) => {
             let mut total = 64;
             for e in &kv.values {
-                total += string(&e.key)
-                    + match e.value.as_ref().and_then(|v| v.value.as_ref()) {
-                        None => 32,
-                        Some(inner) => json_bytes(
-                            inner,
-                            depth + matches!(inner, Value::ArrayValue(_) | Value::KvlistValue(_)) as usize,
-                        )?,
-                    };
+                total += string(&e.key) + element_bytes(e.value.as_ref().and_then(|v| v.value.as_ref()), depth)?;
             }
             total
         }
     })
+}
+
+/// Bytes of an element of an array or key-value list at `depth`: one level deeper when it is
+/// itself an array or key-value list.
+fn element_bytes(element: Option<&any_value::Value>, depth: usize) -> Measured {
+    use any_value::Value;
+    match element {
+        None => Ok(32),
+        Some(inner) => {
+            json_bytes(inner, depth + matches!(inner, Value::ArrayValue(_) | Value::KvlistValue(_)) as usize)
+        }
+    }
 }
 
 /// Bytes of OpenTelemetry API attributes (which cannot nest).

@@ -51,10 +51,13 @@ impl std::fmt::Debug for OtlpLibrary {
 }
 
 impl OtlpLibrary {
-    /// Creates the output directory (checking that it is writable) and starts the writer thread.
+    /// Creates the output directory (checking that it is writable) and removes temporary files
+    /// that crashed writers left in it. The writer thread starts on the first export or flush,
+    /// so a process may create a library and then `fork()`.
     ///
     /// # Errors
-    /// [`OtlpError::OutputDir`] when the directory cannot be created or written.
+    /// [`OtlpError::OutputDir`] when the directory cannot be created or written (or made
+    /// absolute).
     pub fn new(config: Config) -> Result<OtlpLibrary> {
         Ok(OtlpLibrary { handle: Arc::new(Handle::new(config.with_absolute_output_dir()?)?) })
     }
@@ -69,8 +72,13 @@ impl OtlpLibrary {
     /// provider without `with_resource` uses; returns the rows accepted.
     ///
     /// # Errors
+    /// Nothing of the export is stored when it fails:
     /// [`OtlpError::AlreadyShutdown`] after [`shutdown`](Self::shutdown);
-    /// [`OtlpError::BufferFull`] when no buffer space was freed within `export_timeout`.
+    /// [`OtlpError::BufferFull`] when no buffer space was freed within `export_timeout`;
+    /// [`OtlpError::ExportTooLarge`] when the export can never fit (`max_buffer_bytes`, or a
+    /// row over 1 GiB); [`OtlpError::Decode`] (OTLP inputs) for a value nested deeper than
+    /// [`MAX_VALUE_DEPTH`](crate::MAX_VALUE_DEPTH); [`OtlpError::WriterFailed`] when the writer
+    /// thread failed; [`OtlpError::ForkedProcess`] in a forked child.
     pub fn export_traces(&self, spans: Vec<SpanData>) -> Result<usize> {
         let resource = self
             .handle

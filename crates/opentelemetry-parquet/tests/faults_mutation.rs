@@ -513,20 +513,7 @@ fn mutated_otlp_requests_never_panic_and_accepted_ones_read_back() {
         assert_eq!(spans, traces.rows - rows_before_traces, "store {stores}: spans read back");
         let read_metrics =
             reader.read_metrics().unwrap_or_else(|e| panic!("store {stores}: read_metrics: {}", e.full_message()));
-        let points: usize = read_metrics
-            .resource_metrics
-            .iter()
-            .flat_map(|rm| &rm.scope_metrics)
-            .flat_map(|sm| &sm.metrics)
-            .map(|m| match &m.data {
-                Some(Data::Gauge(g)) => g.data_points.len(),
-                Some(Data::Sum(s)) => s.data_points.len(),
-                Some(Data::Histogram(h)) => h.data_points.len(),
-                Some(Data::ExponentialHistogram(h)) => h.data_points.len(),
-                Some(Data::Summary(s)) => s.data_points.len(),
-                None => 0,
-            })
-            .sum();
+        let points = common::data_points(&read_metrics);
         assert_eq!(points, metrics.rows - rows_before_metrics, "store {stores}: data points read back");
         let per_table: usize = table_rows(dir.path()).values().sum();
         assert_eq!(per_table, spans + points, "store {stores}: rows per table");

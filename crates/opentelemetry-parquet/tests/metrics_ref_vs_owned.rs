@@ -10,6 +10,8 @@
 //! once through an `InMemoryMetricExporter`; each collected `ResourceMetrics` is exported by
 //! reference into library A, by value into library B, and through the transform into library C.
 
+mod common;
+
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::{Array, InstrumentationScope, KeyValue, StringValue, Value};
 use opentelemetry_parquet::proto::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -331,20 +333,7 @@ proptest! {
         prop_assert!(case.recordings.is_empty() || stored > 0, "recordings produce data points");
         // And the rows read back as OTLP, one data point per row.
         let read = StoreReader::new(dir_a.path()).read_metrics().expect("read_metrics");
-        let points: usize = read
-            .resource_metrics
-            .iter()
-            .flat_map(|rm| &rm.scope_metrics)
-            .flat_map(|sm| &sm.metrics)
-            .map(|m| match &m.data {
-                Some(Data::Gauge(g)) => g.data_points.len(),
-                Some(Data::Sum(s)) => s.data_points.len(),
-                Some(Data::Histogram(h)) => h.data_points.len(),
-                Some(Data::ExponentialHistogram(h)) => h.data_points.len(),
-                Some(Data::Summary(s)) => s.data_points.len(),
-                None => 0,
-            })
-            .sum();
+        let points = common::data_points(&read);
         prop_assert_eq!(points, stored, "data points read back");
     }
 }

@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use common::{all_files, glob_matches};
 use opentelemetry_parquet::proto::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_parquet::proto::trace::v1::{ResourceSpans, ScopeSpans, Span};
-use opentelemetry_parquet::{Config, OtlpLibrary, StoreReader};
+use opentelemetry_parquet::{Config, OtlpLibrary};
 
 /// `writer` or `crash`; its presence makes `store_child` run.
 const ROLE_VAR: &str = "OTEL_PARQUET_MP_ROLE";
@@ -160,16 +160,6 @@ fn wait_for(rx: &mpsc::Receiver<String>, prefix: &str, who: &str) -> String {
     }
 }
 
-fn stored_ids(dir: &Path) -> Vec<u64> {
-    let read = StoreReader::new(dir).read_traces().expect("read_traces");
-    read.resource_spans
-        .iter()
-        .flat_map(|rs| &rs.scope_spans)
-        .flat_map(|ss| &ss.spans)
-        .map(|s| u64::from_be_bytes(s.span_id.as_slice().try_into().unwrap()))
-        .collect()
-}
-
 /// Three processes on one directory, the first with retention (a size cap far below what they
 /// write, and a one-hour maximum age that every span's event time exceeds): no flush fails, no
 /// span is stored twice, and the newest data of every process survives.
@@ -183,7 +173,7 @@ fn three_processes_one_with_retention() {
     }
 
     // Every child is alive and done writing.
-    let ids = stored_ids(tmp.path());
+    let ids = common::stored_span_ids(tmp.path());
     let unique: BTreeSet<u64> = ids.iter().copied().collect();
     assert_eq!(unique.len(), ids.len(), "a span is stored twice");
     let mut per_process: HashMap<u64, usize> = HashMap::new();
@@ -229,7 +219,7 @@ fn a_killed_writers_temp_file_is_removed_by_the_next_library() {
     let _ = child.wait();
     let temps = || all_files(tmp.path()).into_iter().filter(|p| p.to_string_lossy().ends_with(".tmp")).count();
     assert_eq!(temps(), 1, "the killed writer left its temporary file");
-    let stored_before = stored_ids(tmp.path());
+    let stored_before = common::stored_span_ids(tmp.path());
     assert_eq!(stored_before.len(), BATCH as usize, "readers skip the temporary file");
 
     let library = OtlpLibrary::new(Config::builder().output_dir(tmp.path()).build().unwrap()).unwrap();
@@ -241,5 +231,5 @@ fn a_killed_writers_temp_file_is_removed_by_the_next_library() {
     assert_eq!(temps(), 0);
     let writers: Vec<_> = std::fs::read_dir(tmp.path().join(".writers")).unwrap().flatten().collect();
     assert!(writers.is_empty(), "lock files left: {:?}", writers.iter().map(|e| e.file_name()).collect::<Vec<_>>());
-    assert_eq!(stored_ids(tmp.path()).len(), 2 * BATCH as usize);
+    assert_eq!(common::stored_span_ids(tmp.path()).len(), 2 * BATCH as usize);
 }

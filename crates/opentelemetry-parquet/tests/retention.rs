@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use common::{all_files, glob_matches};
 use opentelemetry_parquet::proto::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_parquet::proto::trace::v1::{ResourceSpans, ScopeSpans, Span};
-use opentelemetry_parquet::{env, Config, ConfigBuilder, OtlpError, OtlpLibrary, StoreReader, MAX_RETENTION_AGE};
+use opentelemetry_parquet::{env, Config, ConfigBuilder, OtlpError, OtlpLibrary, MAX_RETENTION_AGE};
 
 const HOUR: Duration = Duration::from_secs(3600);
 
@@ -48,13 +48,7 @@ fn spans(n: usize, start: u64) -> (ExportTraceServiceRequest, Vec<u64>) {
 }
 
 fn stored_ids(dir: &Path) -> BTreeSet<u64> {
-    let read = StoreReader::new(dir).read_traces().expect("read_traces");
-    read.resource_spans
-        .iter()
-        .flat_map(|rs| &rs.scope_spans)
-        .flat_map(|ss| &ss.spans)
-        .map(|s| u64::from_be_bytes(s.span_id.as_slice().try_into().unwrap()))
-        .collect()
+    common::stored_span_ids(dir).into_iter().collect()
 }
 
 fn builder(dir: &Path) -> ConfigBuilder {

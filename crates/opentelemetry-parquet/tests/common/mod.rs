@@ -151,3 +151,35 @@ impl Rng {
         self.below(n) == 0
     }
 }
+
+/// The span IDs (8 bytes, read as a big-endian `u64`) of every span stored under `dir`.
+pub fn stored_span_ids(dir: &Path) -> Vec<u64> {
+    let read = StoreReader::new(dir).read_traces().expect("read_traces");
+    read.resource_spans
+        .iter()
+        .flat_map(|rs| &rs.scope_spans)
+        .flat_map(|ss| &ss.spans)
+        .map(|s| u64::from_be_bytes(s.span_id.as_slice().try_into().expect("8-byte span IDs")))
+        .collect()
+}
+
+/// The data points of every metric of a request.
+pub fn data_points(
+    request: &opentelemetry_parquet::proto::collector::metrics::v1::ExportMetricsServiceRequest,
+) -> usize {
+    use opentelemetry_parquet::proto::metrics::v1::metric::Data;
+    request
+        .resource_metrics
+        .iter()
+        .flat_map(|rm| &rm.scope_metrics)
+        .flat_map(|sm| &sm.metrics)
+        .map(|m| match &m.data {
+            Some(Data::Gauge(g)) => g.data_points.len(),
+            Some(Data::Sum(s)) => s.data_points.len(),
+            Some(Data::Histogram(h)) => h.data_points.len(),
+            Some(Data::ExponentialHistogram(h)) => h.data_points.len(),
+            Some(Data::Summary(s)) => s.data_points.len(),
+            None => 0,
+        })
+        .sum()
+}

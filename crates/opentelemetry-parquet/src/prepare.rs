@@ -25,6 +25,9 @@ struct Tally {
     rows: Vec<usize>,
     rows_bytes: usize,
     partitions: std::collections::HashSet<(Table, Partition)>,
+    /// The partition of the previous row: consecutive rows mostly share one, so the set is
+    /// only touched when it changes.
+    last: Option<(Table, Partition)>,
 }
 
 impl Tally {
@@ -38,7 +41,11 @@ impl Tally {
         }
         self.rows.push(bytes);
         self.rows_bytes += bytes;
-        self.partitions.insert((table, Partition::of(time)));
+        let partition = Some((table, Partition::of(time)));
+        if self.last != partition {
+            self.last = partition;
+            self.partitions.extend(partition);
+        }
         Ok(())
     }
 
@@ -79,8 +86,9 @@ impl<'a> PreparedSdkSpans<'a> {
     pub(crate) fn new(resource: &'a ResourceInfo, spans: &'a [SpanData]) -> Result<Self> {
         let scopes = sdk_span_scopes(spans);
         let mut tally = Tally::default();
+        let resource_bytes = resource.bytes();
         for (span, scope) in spans.iter().zip(scopes_for(spans, &scopes)) {
-            let bytes = size::sdk_span(span) + resource.bytes() + scope.bytes();
+            let bytes = size::sdk_span(span) + resource_bytes + scope.bytes();
             tally.row(Table::Traces, to_nanos(span.start_time), bytes)?;
         }
         let (rows, bytes) = tally.finish();

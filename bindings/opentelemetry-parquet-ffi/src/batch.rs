@@ -6,13 +6,11 @@
 //! saying so. Building such values from the Python SDK's objects and pickling them (in C) costs a
 //! few microseconds per span, a fraction of building OTLP protobuf messages in Python.
 //!
-//! This module validates a batch against the layout (a wrong shape or type is a `Decode` error
-//! naming what was wrong, and nothing is stored) and turns it into the OTLP request the Rust
-//! exporters would produce for the same telemetry. Before decoding, [`scan::check`](crate::scan)
-//! bounds the pickle's nesting in one linear pass, so no batch can make the decoder recurse
-//! without bound.
-
-use std::fmt;
+//! [`crate::pickle`] runs the pickle into a tree that borrows its strings and bytes from the batch
+//! (bounding its nesting and size on the way); this module walks that tree once against the
+//! layout (a wrong shape or type is a `Decode` error naming what was wrong and where, and
+//! nothing is stored) and builds the OTLP request the Rust exporters would produce for the same
+//! telemetry, each string copied once, into the request.
 
 use opentelemetry_parquet::proto::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_parquet::proto::collector::trace::v1::ExportTraceServiceRequest;
@@ -20,641 +18,624 @@ use opentelemetry_parquet::proto::common::v1::{any_value, AnyValue, ArrayValue, 
 use opentelemetry_parquet::proto::metrics::v1 as m;
 use opentelemetry_parquet::proto::resource::v1::Resource;
 use opentelemetry_parquet::proto::trace::v1::{span, status, ResourceSpans, ScopeSpans, Span, Status};
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::Deserialize;
 
-/// A Python attribute value.
-#[derive(Debug, Clone, PartialEq)]
-enum PyValue {
-    Str(String),
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    Bytes(Vec<u8>),
-    List(Vec<PyValue>),
-    None,
-}
-
-impl<'de> Deserialize<'de> for PyValue {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = PyValue;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an attribute value (str, bool, int, float, bytes or a list of them)")
-            }
-            fn visit_bool<E>(self, v: bool) -> Result<PyValue, E> {
-                Ok(PyValue::Bool(v))
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<PyValue, E> {
-                Ok(PyValue::Int(v))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<PyValue, E> {
-                i64::try_from(v).map(PyValue::Int).map_err(|_| E::custom(format!("int {v} does not fit in 64 bits")))
-            }
-            fn visit_f64<E>(self, v: f64) -> Result<PyValue, E> {
-                Ok(PyValue::Float(v))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<PyValue, E> {
-                Ok(PyValue::Str(v.to_owned()))
-            }
-            fn visit_string<E>(self, v: String) -> Result<PyValue, E> {
-                Ok(PyValue::Str(v))
-            }
-            fn visit_bytes<E>(self, v: &[u8]) -> Result<PyValue, E> {
-                Ok(PyValue::Bytes(v.to_vec()))
-            }
-            fn visit_byte_buf<E>(self, v: Vec<u8>) -> Result<PyValue, E> {
-                Ok(PyValue::Bytes(v))
-            }
-            fn visit_none<E>(self) -> Result<PyValue, E> {
-                Ok(PyValue::None)
-            }
-            fn visit_unit<E>(self) -> Result<PyValue, E> {
-                Ok(PyValue::None)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<PyValue, A::Error> {
-                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-                while let Some(v) = seq.next_element()? {
-                    out.push(v);
-                }
-                Ok(PyValue::List(out))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-impl PyValue {
-    fn into_any(self) -> AnyValue {
-        use any_value::Value;
-        let value = match self {
-            PyValue::Str(s) => Some(Value::StringValue(s)),
-            PyValue::Bool(b) => Some(Value::BoolValue(b)),
-            PyValue::Int(i) => Some(Value::IntValue(i)),
-            PyValue::Float(f) => Some(Value::DoubleValue(f)),
-            PyValue::Bytes(b) => Some(Value::BytesValue(b)),
-            PyValue::List(items) => {
-                Some(Value::ArrayValue(ArrayValue { values: items.into_iter().map(PyValue::into_any).collect() }))
-            }
-            PyValue::None => None,
-        };
-        AnyValue { value }
-    }
-}
-
-/// A trace (16 bytes) or span (8 bytes) ID: `bytes` of exactly that length, nothing else.
-#[derive(Debug, Clone, PartialEq)]
-struct Id<const N: usize>(Vec<u8>);
-
-impl<'de, const N: usize> Deserialize<'de> for Id<N> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<const N: usize>;
-        impl<'de, const N: usize> Visitor<'de> for V<N> {
-            type Value = Id<N>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "an ID of {N} bytes")
-            }
-            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Id<N>, E> {
-                if v.len() == N {
-                    Ok(Id(v.to_vec()))
-                } else {
-                    Err(E::custom(format!("an ID of {N} bytes, got {} bytes", v.len())))
-                }
-            }
-            fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Id<N>, E> {
-                self.visit_bytes(&v)
-            }
-        }
-        d.deserialize_bytes(V::<N>)
-    }
-}
-
-type TraceId = Id<16>;
-type SpanId = Id<8>;
-
-/// An attribute dict, in its insertion order.
-#[derive(Debug, Default)]
-struct Attrs(Vec<(String, PyValue)>);
-
-impl<'de> Deserialize<'de> for Attrs {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Attrs;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an attribute dict (str keys)")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Attrs, A::Error> {
-                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0));
-                while let Some((k, v)) = map.next_entry::<String, PyValue>()? {
-                    out.push((k, v));
-                }
-                Ok(Attrs(out))
-            }
-            fn visit_none<E>(self) -> Result<Attrs, E> {
-                Ok(Attrs::default())
-            }
-            fn visit_unit<E>(self) -> Result<Attrs, E> {
-                Ok(Attrs::default())
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-impl Attrs {
-    fn into_key_values(self) -> Vec<KeyValue> {
-        self.0.into_iter().map(|(key, v)| KeyValue { key, value: Some(v.into_any()) }).collect()
-    }
-
-    fn into_sorted_key_values(mut self) -> Vec<KeyValue> {
-        self.0.sort_by(|a, b| a.0.cmp(&b.0));
-        self.into_key_values()
-    }
-}
-
-#[derive(Debug, Deserialize)]
-struct ResourceGroup<T>(Attrs, Option<String>, u32, Vec<ScopeGroup<T>>);
-
-#[derive(Debug, Deserialize)]
-struct ScopeGroup<T>(String, Option<String>, Option<String>, Option<Attrs>, Vec<T>);
-
-#[derive(Debug, Deserialize)]
-struct PySpan(
-    TraceId,
-    SpanId,
-    Option<SpanId>,
-    bool,
-    u32,
-    String,
-    String,
-    i32,
-    u64,
-    u64,
-    Option<Attrs>,
-    u32,
-    Option<Vec<PyEvent>>,
-    u32,
-    Option<Vec<PyLink>>,
-    u32,
-    i32,
-    Option<String>,
-);
-
-#[derive(Debug, Deserialize)]
-struct PyEvent(String, u64, Option<Attrs>, u32);
-
-#[derive(Debug, Deserialize)]
-struct PyLink(TraceId, SpanId, u32, bool, String, Option<Attrs>, u32);
-
-fn flags(trace_flags: u32, is_remote: bool) -> u32 {
-    (trace_flags & 0xff) | 0x100 | if is_remote { 0x200 } else { 0 }
-}
-
-fn resource(attrs: Attrs, dropped: u32) -> Option<Resource> {
-    Some(Resource {
-        attributes: attrs.into_sorted_key_values(),
-        dropped_attributes_count: dropped,
-        entity_refs: vec![],
-    })
-}
-
-fn scope(name: String, version: Option<String>, attrs: Option<Attrs>) -> Option<InstrumentationScope> {
-    Some(InstrumentationScope {
-        name,
-        version: version.unwrap_or_default(),
-        attributes: attrs.unwrap_or_default().into_key_values(),
-        dropped_attributes_count: 0,
-    })
-}
+use crate::pickle::{Id, Items, Pickle, Value};
 
 /// The version of the batch layout (BATCH_FORMAT.md) this build reads: the first element of
 /// every batch.
 pub(crate) const BATCH_FORMAT_VERSION: u32 = 1;
 
-/// A batch: `(version, [resource_group, ...])`.
-#[derive(Debug)]
-struct Versioned<T>(Vec<ResourceGroup<T>>);
+type Result<T> = std::result::Result<T, String>;
 
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Versioned<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
-            type Value = Versioned<T>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a batch (format version, resource groups)")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Versioned<T>, A::Error> {
-                let Version(version) = seq.next_element()?.ok_or_else(|| de::Error::custom("empty batch"))?;
-                if version != i128::from(BATCH_FORMAT_VERSION) {
-                    return Err(de::Error::custom(format!(
-                        "batch format version {version}, but this opentelemetry-parquet reads version \
-                         {BATCH_FORMAT_VERSION} (BATCH_FORMAT.md): install opentelemetry-parquet and \
-                         opentelemetry-exporter-parquet releases made for each other"
-                    )));
-                }
-                let groups = seq.next_element()?.ok_or_else(|| de::Error::custom("batch ends after its version"))?;
-                if seq.next_element::<de::IgnoredAny>()?.is_some() {
-                    return Err(de::Error::custom("batch has more than (version, resource groups)"));
-                }
-                Ok(Versioned(groups))
-            }
+/// Prefixes an error with where it happened.
+fn at(place: &'static str) -> impl Fn(String) -> String {
+    move |e| format!("{place}: {e}")
+}
+
+/// How serde names an unexpected value (the messages read as they did with serde-pickle).
+fn describe(value: Value<'_>) -> String {
+    match value {
+        Value::None => "None".into(),
+        Value::Bool(b) => format!("boolean `{b}`"),
+        Value::Int(i) => format!("integer `{i}`"),
+        Value::UInt(u) => format!("integer `{u}`"),
+        Value::BigInt => "integer too large for 64 bits".into(),
+        Value::Float(f) => format!("floating point `{f}`"),
+        Value::Str(s) if s.chars().count() > 80 => {
+            format!("string {:?}...", s.chars().take(80).collect::<String>())
         }
-        d.deserialize_tuple(2, V(std::marker::PhantomData))
+        Value::Str(s) => format!("string {s:?}"),
+        Value::Bytes(_) => "byte array".into(),
+        Value::Tuple(_) | Value::List(_) => "sequence".into(),
+        Value::Dict(_) => "map".into(),
     }
 }
 
-/// The first element of a batch.
-struct Version(i128);
-
-impl<'de> Deserialize<'de> for Version {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Version;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(
-                    "the batch format version (an int) as the first element of the batch; a batch without \
-                     one comes from an opentelemetry-exporter-parquet older than this opentelemetry-parquet",
-                )
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<Version, E> {
-                Ok(Version(v.into()))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<Version, E> {
-                Ok(Version(v.into()))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// Scans and decodes a batch; the error is text naming the format.
-fn decode<'a, T: Deserialize<'a>>(what: &str, bytes: &'a [u8]) -> Result<Vec<ResourceGroup<T>>, String> {
-    let malformed = |e: &dyn fmt::Display| {
-        format!("malformed {what} batch (expected the opentelemetry-parquet batch format, BATCH_FORMAT.md): {e}")
-    };
-    crate::scan::check(bytes).map_err(|e| malformed(&e))?;
-    let Versioned(groups) =
-        serde_pickle::from_slice(bytes, serde_pickle::DeOptions::new()).map_err(|e| malformed(&e))?;
-    Ok(groups)
-}
-
-/// Decodes a span batch into the OTLP request it stands for.
-pub(crate) fn traces(bytes: &[u8]) -> Result<ExportTraceServiceRequest, String> {
-    let groups: Vec<ResourceGroup<PySpan>> = decode("span", bytes)?;
-    let resource_spans = groups
-        .into_iter()
-        .map(|ResourceGroup(attrs, schema_url, dropped, scopes)| ResourceSpans {
-            resource: resource(attrs, dropped),
-            schema_url: schema_url.unwrap_or_default(),
-            scope_spans: scopes
-                .into_iter()
-                .map(|ScopeGroup(name, version, schema_url, attrs, spans)| ScopeSpans {
-                    scope: scope(name, version, attrs),
-                    schema_url: schema_url.unwrap_or_default(),
-                    spans: spans.into_iter().map(convert_span).collect(),
-                })
-                .collect(),
-        })
-        .collect();
-    Ok(ExportTraceServiceRequest { resource_spans })
-}
-
-fn convert_span(s: PySpan) -> Span {
-    let PySpan(
-        trace_id,
-        span_id,
-        parent,
-        parent_is_remote,
-        trace_flags,
-        trace_state,
-        name,
-        kind,
-        start,
-        end,
-        attrs,
-        dropped_attrs,
-        events,
-        dropped_events,
-        links,
-        dropped_links,
-        status_code,
-        description,
-    ) = s;
-    Span {
-        trace_id: trace_id.0,
-        span_id: span_id.0,
-        trace_state,
-        parent_span_id: parent.map(|p| p.0).unwrap_or_default(),
-        flags: flags(trace_flags, parent_is_remote),
-        name,
-        kind,
-        start_time_unix_nano: start,
-        end_time_unix_nano: end,
-        attributes: attrs.unwrap_or_default().into_key_values(),
-        dropped_attributes_count: dropped_attrs,
-        events: events
-            .unwrap_or_default()
-            .into_iter()
-            .map(|PyEvent(name, time, attrs, dropped)| span::Event {
-                time_unix_nano: time,
-                name,
-                attributes: attrs.unwrap_or_default().into_key_values(),
-                dropped_attributes_count: dropped,
-            })
-            .collect(),
-        dropped_events_count: dropped_events,
-        links: links
-            .unwrap_or_default()
-            .into_iter()
-            .map(|PyLink(trace_id, span_id, trace_flags, is_remote, trace_state, attrs, dropped)| span::Link {
-                trace_id: trace_id.0,
-                span_id: span_id.0,
-                trace_state,
-                attributes: attrs.unwrap_or_default().into_key_values(),
-                dropped_attributes_count: dropped,
-                flags: flags(trace_flags, is_remote),
-            })
-            .collect(),
-        dropped_links_count: dropped_links,
-        status: Some(Status {
-            message: if status_code == status::StatusCode::Error as i32 {
-                description.unwrap_or_default()
-            } else {
-                String::new()
-            },
-            code: status_code,
-        }),
-    }
-}
-
-/// A metric: its points are decoded straight into the layout its `kind` names (no generic value
-/// tree in between, which would also lose the order of their attribute dicts).
-#[derive(Debug)]
-struct PyMetric {
-    name: String,
-    description: String,
-    unit: String,
-    temporality: i32,
-    is_monotonic: bool,
-    points: Points,
-}
-
-#[derive(Debug)]
-enum Points {
-    Gauge(Vec<PyNumberPoint>),
-    Sum(Vec<PyNumberPoint>),
-    Histogram(Vec<PyHistogramPoint>),
-    ExponentialHistogram(Vec<PyExpHistogramPoint>),
-}
-
-impl<'de> Deserialize<'de> for PyMetric {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = PyMetric;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a metric (name, description, unit, kind, temporality, is_monotonic, points)")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<PyMetric, A::Error> {
-                fn next<'de, A: SeqAccess<'de>, T: Deserialize<'de>>(
-                    seq: &mut A,
-                    i: usize,
-                    what: &str,
-                ) -> Result<T, A::Error> {
-                    seq.next_element()?
-                        .ok_or_else(|| de::Error::custom(format!("metric tuple ends before {what} (element {i})")))
-                }
-                let name: String = next(&mut seq, 0, "its name")?;
-                let description = next(&mut seq, 1, "description")?;
-                let unit = next(&mut seq, 2, "unit")?;
-                let kind: String = next(&mut seq, 3, "kind")?;
-                let temporality = next(&mut seq, 4, "aggregation_temporality")?;
-                let is_monotonic = next(&mut seq, 5, "is_monotonic")?;
-                let bad = |e: A::Error| de::Error::custom(format!("malformed data point of metric {name:?}: {e}"));
-                let points = match kind.as_str() {
-                    "gauge" => Points::Gauge(next(&mut seq, 6, "points").map_err(bad)?),
-                    "sum" => Points::Sum(next(&mut seq, 6, "points").map_err(bad)?),
-                    "histogram" => Points::Histogram(next(&mut seq, 6, "points").map_err(bad)?),
-                    "exponential_histogram" => Points::ExponentialHistogram(next(&mut seq, 6, "points").map_err(bad)?),
-                    other => {
-                        return Err(de::Error::custom(format!(
-                            "metric {name:?} has unknown kind {other:?} (expected gauge, sum, histogram or exponential_histogram)"
-                        )))
-                    }
-                };
-                Ok(PyMetric { name, description, unit, temporality, is_monotonic, points })
-            }
-        }
-        d.deserialize_tuple(7, V)
-    }
-}
-
-#[derive(Debug, Deserialize)]
-struct PyExemplar(Attrs, u64, PyNumber, Option<SpanId>, Option<TraceId>);
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(untagged)]
-enum PyNumber {
+/// A number of a metric point or exemplar.
+#[derive(Debug, Clone, Copy)]
+enum Number {
     Int(i64),
     Float(f64),
 }
 
-#[derive(Debug, Deserialize)]
-struct PyNumberPoint(Attrs, u64, u64, PyNumber, Option<Vec<PyExemplar>>, u32);
-
-#[derive(Debug, Deserialize)]
-struct PyHistogramPoint(
-    Attrs,
-    u64,
-    u64,
-    u64,
-    Option<f64>,
-    Vec<u64>,
-    Vec<f64>,
-    Option<f64>,
-    Option<f64>,
-    Option<Vec<PyExemplar>>,
-    u32,
-);
-
-#[derive(Debug, Deserialize)]
-struct PyExpHistogramPoint(
-    Attrs,
-    u64,
-    u64,
-    u64,
-    Option<f64>,
-    i32,
-    u64,
-    f64,
-    Option<(i32, Vec<u64>)>,
-    Option<(i32, Vec<u64>)>,
-    Option<f64>,
-    Option<f64>,
-    Option<Vec<PyExemplar>>,
-    u32,
-);
-
-fn exemplars(list: Option<Vec<PyExemplar>>) -> Vec<m::Exemplar> {
-    list.unwrap_or_default()
-        .into_iter()
-        .map(|PyExemplar(attrs, time, value, span_id, trace_id)| m::Exemplar {
-            filtered_attributes: attrs.into_key_values(),
-            time_unix_nano: time,
-            span_id: span_id.map(|i| i.0).unwrap_or_default(),
-            trace_id: trace_id.map(|i| i.0).unwrap_or_default(),
-            value: Some(match value {
-                PyNumber::Int(i) => m::exemplar::Value::AsInt(i),
-                PyNumber::Float(f) => m::exemplar::Value::AsDouble(f),
-            }),
-        })
-        .collect()
+/// Reads typed values out of a parsed batch.
+struct Walk<'p, 'a> {
+    p: &'p Pickle<'a>,
 }
 
-fn number(p: PyNumberPoint) -> m::NumberDataPoint {
-    m::NumberDataPoint {
-        attributes: p.0.into_key_values(),
-        start_time_unix_nano: p.1,
-        time_unix_nano: p.2,
-        value: Some(match p.3 {
-            PyNumber::Int(i) => m::number_data_point::Value::AsInt(i),
-            PyNumber::Float(f) => m::number_data_point::Value::AsDouble(f),
-        }),
-        exemplars: exemplars(p.4),
-        flags: p.5,
+impl<'p, 'a> Walk<'p, 'a> {
+    fn invalid(&self, id: Id, expected: &str) -> String {
+        format!("invalid type: {}, expected {expected}", describe(self.p.get(id)))
+    }
+
+    /// The `N` elements of a tuple (or list) of exactly `N`.
+    fn fields<const N: usize>(&self, id: Id, what: &str) -> Result<[Id; N]> {
+        let items = self.p.seq(id).ok_or_else(|| self.invalid(id, what))?;
+        if items.len() != N {
+            return Err(format!("invalid length {}, expected {what}", items.len()));
+        }
+        let mut out = [0; N];
+        for (slot, item) in out.iter_mut().zip(items) {
+            *slot = item;
+        }
+        Ok(out)
+    }
+
+    /// A list (or tuple).
+    fn seq(&self, id: Id, what: &str) -> Result<Items<'p>> {
+        self.p.seq(id).ok_or_else(|| self.invalid(id, &format!("a sequence of {what}")))
+    }
+
+    fn opt_seq(&self, id: Id, what: &str) -> Result<Option<Items<'p>>> {
+        match self.p.get(id) {
+            Value::None => Ok(None),
+            _ => self.seq(id, what).map(Some),
+        }
+    }
+
+    fn str(&self, id: Id) -> Result<&'a str> {
+        match self.p.get(id) {
+            Value::Str(s) => Ok(s),
+            _ => Err(self.invalid(id, "a string")),
+        }
+    }
+
+    fn opt_str(&self, id: Id) -> Result<Option<&'a str>> {
+        match self.p.get(id) {
+            Value::None => Ok(None),
+            _ => self.str(id).map(Some),
+        }
+    }
+
+    fn bool(&self, id: Id) -> Result<bool> {
+        match self.p.get(id) {
+            Value::Bool(b) => Ok(b),
+            _ => Err(self.invalid(id, "a boolean")),
+        }
+    }
+
+    fn int<T: TryFrom<i64> + TryFrom<u64>>(&self, id: Id, name: &str) -> Result<T> {
+        let out = match self.p.get(id) {
+            Value::Int(i) => T::try_from(i).ok(),
+            Value::UInt(u) => T::try_from(u).ok(),
+            _ => return Err(self.invalid(id, name)),
+        };
+        out.ok_or_else(|| format!("invalid value: {}, expected {name}", describe(self.p.get(id))))
+    }
+
+    fn u64(&self, id: Id) -> Result<u64> {
+        self.int(id, "u64")
+    }
+
+    fn u32(&self, id: Id) -> Result<u32> {
+        self.int(id, "u32")
+    }
+
+    fn i32(&self, id: Id) -> Result<i32> {
+        self.int(id, "i32")
+    }
+
+    /// A float; an int is taken as its float (as serde does).
+    fn f64(&self, id: Id) -> Result<f64> {
+        match self.p.get(id) {
+            Value::Float(f) => Ok(f),
+            Value::Int(i) => Ok(i as f64),
+            Value::UInt(u) => Ok(u as f64),
+            _ => Err(self.invalid(id, "f64")),
+        }
+    }
+
+    fn opt_f64(&self, id: Id) -> Result<Option<f64>> {
+        match self.p.get(id) {
+            Value::None => Ok(None),
+            _ => self.f64(id).map(Some),
+        }
+    }
+
+    fn number(&self, id: Id) -> Result<Number> {
+        match self.p.get(id) {
+            Value::Int(i) => Ok(Number::Int(i)),
+            Value::Float(f) => Ok(Number::Float(f)),
+            _ => Err(self.invalid(id, "a number (int of 64 bits or float)")),
+        }
+    }
+
+    /// A trace (16 bytes) or span (8 bytes) ID: `bytes` of exactly that length, nothing else.
+    fn id<const N: usize>(&self, id: Id) -> Result<Vec<u8>> {
+        match self.p.get(id) {
+            Value::Bytes(b) if b.len() == N => Ok(b.to_vec()),
+            Value::Bytes(b) => Err(format!("an ID of {N} bytes, got {} bytes", b.len())),
+            _ => Err(self.invalid(id, &format!("an ID of {N} bytes"))),
+        }
+    }
+
+    fn opt_id<const N: usize>(&self, id: Id) -> Result<Option<Vec<u8>>> {
+        match self.p.get(id) {
+            Value::None => Ok(None),
+            _ => self.id::<N>(id).map(Some),
+        }
+    }
+
+    /// An attribute dict (or None), in its order.
+    fn attrs(&self, id: Id) -> Result<Vec<KeyValue>> {
+        let mut items = match self.p.get(id) {
+            Value::None => return Ok(Vec::new()),
+            _ => self.p.dict(id).ok_or_else(|| self.invalid(id, "an attribute dict (str keys)"))?,
+        };
+        let mut out = Vec::with_capacity(items.len() / 2);
+        while let (Some(key), Some(value)) = (items.next(), items.next()) {
+            let key = self.str(key)?;
+            let value = self.value(value).map_err(|e| format!("attribute {key:?}: {e}"))?;
+            out.push(KeyValue { key: key.to_owned(), value: Some(value) });
+        }
+        Ok(out)
+    }
+
+    /// An attribute value: str, bool, int, float, bytes, None or a list of them. The nesting of
+    /// lists is bounded by the pickle reader ([`crate::pickle::MAX_PICKLE_DEPTH`]).
+    fn value(&self, id: Id) -> Result<AnyValue> {
+        use any_value::Value as V;
+        let value = match self.p.get(id) {
+            Value::Str(s) => Some(V::StringValue(s.to_owned())),
+            Value::Bool(b) => Some(V::BoolValue(b)),
+            Value::Int(i) => Some(V::IntValue(i)),
+            Value::Float(f) => Some(V::DoubleValue(f)),
+            Value::Bytes(b) => Some(V::BytesValue(b.to_vec())),
+            Value::None => None,
+            Value::Tuple(_) | Value::List(_) => {
+                let items = self.p.seq(id).expect("a sequence");
+                let mut values = Vec::with_capacity(items.len());
+                for item in items {
+                    values.push(self.value(item)?);
+                }
+                Some(V::ArrayValue(ArrayValue { values }))
+            }
+            Value::UInt(_) | Value::BigInt => {
+                return Err(format!("invalid value: {} (an attribute int is signed 64-bit)", describe(self.p.get(id))))
+            }
+            Value::Dict(_) => {
+                return Err(self.invalid(id, "an attribute value (str, bool, int, float, bytes or a list of them)"))
+            }
+        };
+        Ok(AnyValue { value })
+    }
+
+    /// The resource groups of a batch: `(version, [resource_group, ...])`.
+    fn batch(&self) -> Result<Items<'p>> {
+        let root = self.p.root();
+        let mut items =
+            self.p.seq(root).ok_or_else(|| self.invalid(root, "a batch (format version, resource groups)"))?;
+        let version = items.next().ok_or("empty batch")?;
+        let version = match self.p.get(version) {
+            Value::Int(v) => i128::from(v),
+            Value::UInt(v) => i128::from(v),
+            _ => {
+                return Err(self.invalid(
+                    version,
+                    "the batch format version (an int) as the first element of the batch; a batch without one \
+                     comes from an opentelemetry-exporter-parquet older than this opentelemetry-parquet",
+                ))
+            }
+        };
+        if version != i128::from(BATCH_FORMAT_VERSION) {
+            return Err(format!(
+                "batch format version {version}, but this opentelemetry-parquet reads version \
+                 {BATCH_FORMAT_VERSION} (BATCH_FORMAT.md): install opentelemetry-parquet and \
+                 opentelemetry-exporter-parquet releases made for each other"
+            ));
+        }
+        let groups = items.next().ok_or("batch ends after its version")?;
+        if items.next().is_some() {
+            return Err("batch has more than (version, resource groups)".into());
+        }
+        self.seq(groups, "resource groups")
+    }
+
+    /// `(attributes, schema_url, dropped_attributes, [scope_group, ...])`.
+    fn resource_group(&self, id: Id) -> Result<(Option<Resource>, String, Items<'p>)> {
+        let [attrs, schema_url, dropped, scopes] =
+            self.fields(id, "a resource group (a tuple of 4 elements, BATCH_FORMAT.md)")?;
+        let mut attributes = self.attrs(attrs).map_err(at("resource attributes"))?;
+        attributes.sort_by(|a, b| a.key.cmp(&b.key));
+        let resource = Resource {
+            attributes,
+            dropped_attributes_count: self.u32(dropped).map_err(at("resource dropped_attributes"))?,
+            entity_refs: vec![],
+        };
+        let schema_url = self.opt_str(schema_url).map_err(at("resource schema_url"))?.unwrap_or_default().to_owned();
+        Ok((Some(resource), schema_url, self.seq(scopes, "scope groups")?))
+    }
+
+    /// `(name, version, schema_url, attributes, [item, ...])`.
+    fn scope_group(&self, id: Id) -> Result<(Option<InstrumentationScope>, String, Items<'p>)> {
+        let [name, version, schema_url, attrs, items] =
+            self.fields(id, "a scope group (a tuple of 5 elements, BATCH_FORMAT.md)")?;
+        let scope = InstrumentationScope {
+            name: self.str(name).map_err(at("scope name"))?.to_owned(),
+            version: self.opt_str(version).map_err(at("scope version"))?.unwrap_or_default().to_owned(),
+            attributes: self.attrs(attrs).map_err(at("scope attributes"))?,
+            dropped_attributes_count: 0,
+        };
+        let schema_url = self.opt_str(schema_url).map_err(at("scope schema_url"))?.unwrap_or_default().to_owned();
+        Ok((Some(scope), schema_url, self.seq(items, "spans or metrics")?))
     }
 }
 
-fn convert_metric(metric: PyMetric) -> m::Metric {
-    let PyMetric { name, description, unit, temporality, is_monotonic, points } = metric;
-    let data = match points {
-        Points::Gauge(points) => {
-            m::metric::Data::Gauge(m::Gauge { data_points: points.into_iter().map(number).collect() })
-        }
-        Points::Sum(points) => m::metric::Data::Sum(m::Sum {
-            data_points: points.into_iter().map(number).collect(),
-            aggregation_temporality: temporality,
-            is_monotonic,
-        }),
-        Points::Histogram(points) => m::metric::Data::Histogram(m::Histogram {
-            data_points: points
-                .into_iter()
-                .map(|p| m::HistogramDataPoint {
-                    attributes: p.0.into_key_values(),
-                    start_time_unix_nano: p.1,
-                    time_unix_nano: p.2,
-                    count: p.3,
-                    sum: p.4,
-                    bucket_counts: p.5,
-                    explicit_bounds: p.6,
-                    min: p.7,
-                    max: p.8,
-                    exemplars: exemplars(p.9),
-                    flags: p.10,
-                })
-                .collect(),
-            aggregation_temporality: temporality,
-        }),
-        Points::ExponentialHistogram(points) => m::metric::Data::ExponentialHistogram(m::ExponentialHistogram {
-            data_points: points
-                .into_iter()
-                .map(|p| {
-                    let buckets = |b: Option<(i32, Vec<u64>)>| {
-                        b.map(|(offset, bucket_counts)| m::exponential_histogram_data_point::Buckets {
-                            offset,
-                            bucket_counts,
-                        })
-                    };
-                    m::ExponentialHistogramDataPoint {
-                        attributes: p.0.into_key_values(),
-                        start_time_unix_nano: p.1,
-                        time_unix_nano: p.2,
-                        count: p.3,
-                        sum: p.4,
-                        scale: p.5,
-                        zero_count: p.6,
-                        zero_threshold: p.7,
-                        positive: buckets(p.8),
-                        negative: buckets(p.9),
-                        min: p.10,
-                        max: p.11,
-                        exemplars: exemplars(p.12),
-                        flags: p.13,
-                    }
-                })
-                .collect(),
-            aggregation_temporality: temporality,
-        }),
+fn flags(trace_flags: u32, is_remote: bool) -> u32 {
+    (trace_flags & 0xff) | 0x100 | if is_remote { 0x200 } else { 0 }
+}
+
+/// Parses and walks a batch; the error is text naming the format.
+fn decode<T>(what: &str, bytes: &[u8], walk: impl FnOnce(&Walk<'_, '_>) -> Result<T>) -> Result<T> {
+    let malformed = |e: String| {
+        format!("malformed {what} batch (expected the opentelemetry-parquet batch format, BATCH_FORMAT.md): {e}")
     };
-    m::Metric { name, description, unit, metadata: vec![], data: Some(data) }
+    let pickle = Pickle::parse(bytes).map_err(malformed)?;
+    walk(&Walk { p: &pickle }).map_err(malformed)
+}
+
+/// Decodes a span batch into the OTLP request it stands for.
+pub(crate) fn traces(bytes: &[u8]) -> Result<ExportTraceServiceRequest> {
+    decode("span", bytes, |w| {
+        let groups = w.batch()?;
+        let mut resource_spans = Vec::with_capacity(groups.len());
+        for (g, group) in groups.enumerate() {
+            let in_group = |e: String| format!("resource group {g}: {e}");
+            let (resource, schema_url, scopes) = w.resource_group(group).map_err(in_group)?;
+            let mut scope_spans = Vec::with_capacity(scopes.len());
+            for (s, scope) in scopes.enumerate() {
+                let in_scope = |e: String| format!("resource group {g}, scope group {s}: {e}");
+                let (scope, schema_url, items) = w.scope_group(scope).map_err(in_scope)?;
+                let mut spans = Vec::with_capacity(items.len());
+                for (i, item) in items.enumerate() {
+                    spans
+                        .push(w.span(item).map_err(|e| format!("resource group {g}, scope group {s}, span {i}: {e}"))?);
+                }
+                scope_spans.push(ScopeSpans { scope, schema_url, spans });
+            }
+            resource_spans.push(ResourceSpans { resource, schema_url, scope_spans });
+        }
+        Ok(ExportTraceServiceRequest { resource_spans })
+    })
+}
+
+impl Walk<'_, '_> {
+    fn span(&self, id: Id) -> Result<Span> {
+        let [trace_id, span_id, parent, parent_is_remote, trace_flags, trace_state, name, kind, start, end, attrs, dropped_attrs, events, dropped_events, links, dropped_links, status_code, description] =
+            self.fields(id, "a span (a tuple of 18 elements, BATCH_FORMAT.md)")?;
+        let status_code = self.i32(status_code).map_err(at("status_code"))?;
+        let description = self.opt_str(description).map_err(at("status_description"))?;
+        let events = match self.opt_seq(events, "events").map_err(at("events"))? {
+            None => Vec::new(),
+            Some(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    out.push(self.event(item).map_err(at("event"))?);
+                }
+                out
+            }
+        };
+        let links = match self.opt_seq(links, "links").map_err(at("links"))? {
+            None => Vec::new(),
+            Some(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    out.push(self.link(item).map_err(at("link"))?);
+                }
+                out
+            }
+        };
+        Ok(Span {
+            trace_id: self.id::<16>(trace_id).map_err(at("trace_id"))?,
+            span_id: self.id::<8>(span_id).map_err(at("span_id"))?,
+            trace_state: self.str(trace_state).map_err(at("trace_state"))?.to_owned(),
+            parent_span_id: self.opt_id::<8>(parent).map_err(at("parent_span_id"))?.unwrap_or_default(),
+            flags: flags(
+                self.u32(trace_flags).map_err(at("trace_flags"))?,
+                self.bool(parent_is_remote).map_err(at("parent_is_remote"))?,
+            ),
+            name: self.str(name).map_err(at("name"))?.to_owned(),
+            kind: self.i32(kind).map_err(at("kind"))?,
+            start_time_unix_nano: self.u64(start).map_err(at("start_time_unix_nano"))?,
+            end_time_unix_nano: self.u64(end).map_err(at("end_time_unix_nano"))?,
+            attributes: self.attrs(attrs).map_err(at("attributes"))?,
+            dropped_attributes_count: self.u32(dropped_attrs).map_err(at("dropped_attributes"))?,
+            events,
+            dropped_events_count: self.u32(dropped_events).map_err(at("dropped_events"))?,
+            links,
+            dropped_links_count: self.u32(dropped_links).map_err(at("dropped_links"))?,
+            status: Some(Status {
+                message: if status_code == status::StatusCode::Error as i32 {
+                    description.unwrap_or_default().to_owned()
+                } else {
+                    String::new()
+                },
+                code: status_code,
+            }),
+        })
+    }
+
+    /// `(name, time_unix_nano, attributes, dropped_attributes)`.
+    fn event(&self, id: Id) -> Result<span::Event> {
+        let [name, time, attrs, dropped] = self.fields(id, "an event (a tuple of 4 elements, BATCH_FORMAT.md)")?;
+        Ok(span::Event {
+            name: self.str(name).map_err(at("name"))?.to_owned(),
+            time_unix_nano: self.u64(time).map_err(at("time_unix_nano"))?,
+            attributes: self.attrs(attrs).map_err(at("attributes"))?,
+            dropped_attributes_count: self.u32(dropped).map_err(at("dropped_attributes"))?,
+        })
+    }
+
+    /// `(trace_id, span_id, trace_flags, is_remote, trace_state, attributes, dropped_attributes)`.
+    fn link(&self, id: Id) -> Result<span::Link> {
+        let [trace_id, span_id, trace_flags, is_remote, trace_state, attrs, dropped] =
+            self.fields(id, "a link (a tuple of 7 elements, BATCH_FORMAT.md)")?;
+        Ok(span::Link {
+            trace_id: self.id::<16>(trace_id).map_err(at("trace_id"))?,
+            span_id: self.id::<8>(span_id).map_err(at("span_id"))?,
+            flags: flags(
+                self.u32(trace_flags).map_err(at("trace_flags"))?,
+                self.bool(is_remote).map_err(at("is_remote"))?,
+            ),
+            trace_state: self.str(trace_state).map_err(at("trace_state"))?.to_owned(),
+            attributes: self.attrs(attrs).map_err(at("attributes"))?,
+            dropped_attributes_count: self.u32(dropped).map_err(at("dropped_attributes"))?,
+        })
+    }
 }
 
 /// Decodes a metrics batch into the OTLP request it stands for.
-pub(crate) fn metrics(bytes: &[u8]) -> Result<ExportMetricsServiceRequest, String> {
-    let groups: Vec<ResourceGroup<PyMetric>> = decode("metrics", bytes)?;
-    let mut resource_metrics = Vec::with_capacity(groups.len());
-    for ResourceGroup(attrs, schema_url, dropped, scopes) in groups {
-        let mut scope_metrics = Vec::with_capacity(scopes.len());
-        for ScopeGroup(name, version, scope_schema_url, scope_attrs, metrics) in scopes {
-            scope_metrics.push(m::ScopeMetrics {
-                scope: scope(name, version, scope_attrs),
-                schema_url: scope_schema_url.unwrap_or_default(),
-                metrics: metrics.into_iter().map(convert_metric).collect(),
-            });
+pub(crate) fn metrics(bytes: &[u8]) -> Result<ExportMetricsServiceRequest> {
+    decode("metrics", bytes, |w| {
+        let groups = w.batch()?;
+        let mut resource_metrics = Vec::with_capacity(groups.len());
+        for (g, group) in groups.enumerate() {
+            let in_group = |e: String| format!("resource group {g}: {e}");
+            let (resource, schema_url, scopes) = w.resource_group(group).map_err(in_group)?;
+            let mut scope_metrics = Vec::with_capacity(scopes.len());
+            for (s, scope) in scopes.enumerate() {
+                let in_scope = |e: String| format!("resource group {g}, scope group {s}: {e}");
+                let (scope, schema_url, items) = w.scope_group(scope).map_err(in_scope)?;
+                let mut metrics = Vec::with_capacity(items.len());
+                for item in items {
+                    metrics.push(w.metric(item).map_err(in_scope)?);
+                }
+                scope_metrics.push(m::ScopeMetrics { scope, schema_url, metrics });
+            }
+            resource_metrics.push(m::ResourceMetrics { resource, schema_url, scope_metrics });
         }
-        resource_metrics.push(m::ResourceMetrics {
-            resource: resource(attrs, dropped),
-            schema_url: schema_url.unwrap_or_default(),
-            scope_metrics,
-        });
+        Ok(ExportMetricsServiceRequest { resource_metrics })
+    })
+}
+
+impl Walk<'_, '_> {
+    /// `(name, description, unit, kind, aggregation_temporality, is_monotonic, [point, ...])`: the
+    /// points are read in the layout `kind` names.
+    fn metric(&self, id: Id) -> Result<m::Metric> {
+        const WHAT: &str = "a metric (name, description, unit, kind, temporality, is_monotonic, points)";
+        let items = self.p.seq(id).ok_or_else(|| self.invalid(id, WHAT))?;
+        let mut fields = [0; 7];
+        let len = items.len();
+        for (slot, item) in fields.iter_mut().zip(items) {
+            *slot = item;
+        }
+        const NAMES: [&str; 7] =
+            ["its name", "description", "unit", "kind", "aggregation_temporality", "is_monotonic", "points"];
+        if len < 7 {
+            return Err(format!("metric tuple ends before {} (element {len})", NAMES[len]));
+        }
+        if len > 7 {
+            return Err(format!("invalid length {len}, expected {WHAT}"));
+        }
+        let [name, description, unit, kind, temporality, is_monotonic, points] = fields;
+        let name = self.str(name).map_err(at("metric name"))?;
+        let in_metric = |e: String| format!("metric {name:?}: {e}");
+        let description = self.str(description).map_err(at("description")).map_err(in_metric)?;
+        let unit = self.str(unit).map_err(at("unit")).map_err(in_metric)?;
+        let kind = self.str(kind).map_err(at("kind")).map_err(in_metric)?;
+        let temporality = self.i32(temporality).map_err(at("aggregation_temporality")).map_err(in_metric)?;
+        let is_monotonic = self.bool(is_monotonic).map_err(at("is_monotonic")).map_err(in_metric)?;
+        let bad = |e: String| format!("malformed data point of metric {name:?}: {e}");
+        let points = self.seq(points, "data points").map_err(bad)?;
+        let data = match kind {
+            "gauge" => {
+                m::metric::Data::Gauge(m::Gauge { data_points: self.all(points, Self::number_point).map_err(bad)? })
+            }
+            "sum" => m::metric::Data::Sum(m::Sum {
+                data_points: self.all(points, Self::number_point).map_err(bad)?,
+                aggregation_temporality: temporality,
+                is_monotonic,
+            }),
+            "histogram" => m::metric::Data::Histogram(m::Histogram {
+                data_points: self.all(points, Self::histogram_point).map_err(bad)?,
+                aggregation_temporality: temporality,
+            }),
+            "exponential_histogram" => m::metric::Data::ExponentialHistogram(m::ExponentialHistogram {
+                data_points: self.all(points, Self::exponential_histogram_point).map_err(bad)?,
+                aggregation_temporality: temporality,
+            }),
+            other => return Err(format!(
+                "metric {name:?} has unknown kind {other:?} (expected gauge, sum, histogram or exponential_histogram)"
+            )),
+        };
+        Ok(m::Metric {
+            name: name.to_owned(),
+            description: description.to_owned(),
+            unit: unit.to_owned(),
+            metadata: vec![],
+            data: Some(data),
+        })
     }
-    Ok(ExportMetricsServiceRequest { resource_metrics })
+
+    fn all<T>(&self, items: Items<'_>, each: impl Fn(&Self, Id) -> Result<T>) -> Result<Vec<T>> {
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            out.push(each(self, item)?);
+        }
+        Ok(out)
+    }
+
+    fn u64s(&self, id: Id) -> Result<Vec<u64>> {
+        let items = self.seq(id, "u64")?;
+        self.all(items, Self::u64)
+    }
+
+    fn exemplars(&self, id: Id) -> Result<Vec<m::Exemplar>> {
+        match self.opt_seq(id, "exemplars").map_err(at("exemplars"))? {
+            None => Ok(Vec::new()),
+            Some(items) => self.all(items, Self::exemplar).map_err(at("exemplar")),
+        }
+    }
+
+    /// `(filtered_attributes, time_unix_nano, value, span_id, trace_id)`.
+    fn exemplar(&self, id: Id) -> Result<m::Exemplar> {
+        let [attrs, time, value, span_id, trace_id] =
+            self.fields(id, "an exemplar (a tuple of 5 elements, BATCH_FORMAT.md)")?;
+        Ok(m::Exemplar {
+            filtered_attributes: self.attrs(attrs).map_err(at("filtered_attributes"))?,
+            time_unix_nano: self.u64(time).map_err(at("time_unix_nano"))?,
+            value: Some(match self.number(value).map_err(at("value"))? {
+                Number::Int(i) => m::exemplar::Value::AsInt(i),
+                Number::Float(f) => m::exemplar::Value::AsDouble(f),
+            }),
+            span_id: self.opt_id::<8>(span_id).map_err(at("span_id"))?.unwrap_or_default(),
+            trace_id: self.opt_id::<16>(trace_id).map_err(at("trace_id"))?.unwrap_or_default(),
+        })
+    }
+
+    /// `(attributes, start_time_unix_nano, time_unix_nano, value, exemplars, flags)`.
+    fn number_point(&self, id: Id) -> Result<m::NumberDataPoint> {
+        let [attrs, start, time, value, exemplars, flags] =
+            self.fields(id, "a number data point (a tuple of 6 elements, BATCH_FORMAT.md)")?;
+        Ok(m::NumberDataPoint {
+            attributes: self.attrs(attrs).map_err(at("attributes"))?,
+            start_time_unix_nano: self.u64(start).map_err(at("start_time_unix_nano"))?,
+            time_unix_nano: self.u64(time).map_err(at("time_unix_nano"))?,
+            value: Some(match self.number(value).map_err(at("value"))? {
+                Number::Int(i) => m::number_data_point::Value::AsInt(i),
+                Number::Float(f) => m::number_data_point::Value::AsDouble(f),
+            }),
+            exemplars: self.exemplars(exemplars)?,
+            flags: self.u32(flags).map_err(at("flags"))?,
+        })
+    }
+
+    /// `(attributes, start, time, count, sum, bucket_counts, explicit_bounds, min, max, exemplars,
+    /// flags)`.
+    fn histogram_point(&self, id: Id) -> Result<m::HistogramDataPoint> {
+        let [attrs, start, time, count, sum, bucket_counts, explicit_bounds, min, max, exemplars, flags] =
+            self.fields(id, "a histogram data point (a tuple of 11 elements, BATCH_FORMAT.md)")?;
+        let bounds = self.seq(explicit_bounds, "f64").map_err(at("explicit_bounds"))?;
+        Ok(m::HistogramDataPoint {
+            attributes: self.attrs(attrs).map_err(at("attributes"))?,
+            start_time_unix_nano: self.u64(start).map_err(at("start_time_unix_nano"))?,
+            time_unix_nano: self.u64(time).map_err(at("time_unix_nano"))?,
+            count: self.u64(count).map_err(at("count"))?,
+            sum: self.opt_f64(sum).map_err(at("sum"))?,
+            bucket_counts: self.u64s(bucket_counts).map_err(at("bucket_counts"))?,
+            explicit_bounds: self.all(bounds, Self::f64).map_err(at("explicit_bounds"))?,
+            min: self.opt_f64(min).map_err(at("min"))?,
+            max: self.opt_f64(max).map_err(at("max"))?,
+            exemplars: self.exemplars(exemplars)?,
+            flags: self.u32(flags).map_err(at("flags"))?,
+        })
+    }
+
+    /// `(offset, [count, ...])` or None.
+    fn buckets(&self, id: Id) -> Result<Option<m::exponential_histogram_data_point::Buckets>> {
+        if self.p.get(id) == Value::None {
+            return Ok(None);
+        }
+        let [offset, counts] = self.fields(id, "buckets (offset, [count, ...])")?;
+        Ok(Some(m::exponential_histogram_data_point::Buckets {
+            offset: self.i32(offset)?,
+            bucket_counts: self.u64s(counts)?,
+        }))
+    }
+
+    /// `(attributes, start, time, count, sum, scale, zero_count, zero_threshold, positive,
+    /// negative, min, max, exemplars, flags)`.
+    fn exponential_histogram_point(&self, id: Id) -> Result<m::ExponentialHistogramDataPoint> {
+        let [attrs, start, time, count, sum, scale, zero_count, zero_threshold, positive, negative, min, max, exemplars, flags] =
+            self.fields(id, "an exponential histogram data point (a tuple of 14 elements, BATCH_FORMAT.md)")?;
+        Ok(m::ExponentialHistogramDataPoint {
+            attributes: self.attrs(attrs).map_err(at("attributes"))?,
+            start_time_unix_nano: self.u64(start).map_err(at("start_time_unix_nano"))?,
+            time_unix_nano: self.u64(time).map_err(at("time_unix_nano"))?,
+            count: self.u64(count).map_err(at("count"))?,
+            sum: self.opt_f64(sum).map_err(at("sum"))?,
+            scale: self.i32(scale).map_err(at("scale"))?,
+            zero_count: self.u64(zero_count).map_err(at("zero_count"))?,
+            zero_threshold: self.f64(zero_threshold).map_err(at("zero_threshold"))?,
+            positive: self.buckets(positive).map_err(at("positive"))?,
+            negative: self.buckets(negative).map_err(at("negative"))?,
+            min: self.opt_f64(min).map_err(at("min"))?,
+            max: self.opt_f64(max).map_err(at("max"))?,
+            exemplars: self.exemplars(exemplars)?,
+            flags: self.u32(flags).map_err(at("flags"))?,
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_pickle::{HashableValue as H, Value as V};
+    use crate::pickle::testing::{dict, dumps, s, P};
+    use crate::pickle::MAX_PICKLE_DEPTH;
 
-    fn pickle(v: V) -> Vec<u8> {
-        serde_pickle::value_to_vec(&v, serde_pickle::SerOptions::new()).expect("pickle")
-    }
-
-    fn dict(entries: Vec<(&str, V)>) -> V {
-        V::Dict(entries.into_iter().map(|(k, v)| (H::String(k.into()), v)).collect())
-    }
-
-    fn batch(items: Vec<V>) -> V {
-        let scope =
-            V::Tuple(vec![V::String("scope".into()), V::String("1.0".into()), V::None, V::None, V::List(items)]);
+    fn batch(items: Vec<P>) -> P {
+        let scope = P::Tuple(vec![s("scope"), s("1.0"), P::None, P::None, P::List(items)]);
         versioned(
             BATCH_FORMAT_VERSION.into(),
-            V::List(vec![V::Tuple(vec![
-                dict(vec![("service.name", V::String("svc".into())), ("a.first", V::I64(1))]),
-                V::String("https://schema".into()),
-                V::I64(0),
-                V::List(vec![scope]),
+            P::List(vec![P::Tuple(vec![
+                dict(vec![("service.name", s("svc")), ("a.first", P::Int(1))]),
+                s("https://schema"),
+                P::Int(0),
+                P::List(vec![scope]),
             ])]),
         )
     }
 
-    fn versioned(version: i64, groups: V) -> V {
-        V::Tuple(vec![V::I64(version), groups])
+    fn versioned(version: i128, groups: P) -> P {
+        P::Tuple(vec![P::Int(version), groups])
     }
 
     #[test]
     fn another_format_version_is_refused_by_name() {
-        let err = traces(&pickle(versioned(2, V::List(vec![])))).unwrap_err();
+        let err = traces(&dumps(&versioned(2, P::List(vec![])))).unwrap_err();
         assert!(err.contains("batch format version 2") && err.contains("reads version 1"), "{err}");
-        let err = metrics(&pickle(V::List(vec![]))).unwrap_err();
+        let err = metrics(&dumps(&P::List(vec![]))).unwrap_err();
         assert!(err.contains("empty batch"), "{err}");
-        let unversioned = V::List(vec![V::Tuple(vec![dict(vec![]), V::None, V::I64(0), V::List(vec![])])]);
-        let err = traces(&pickle(unversioned)).unwrap_err();
+        let unversioned = P::List(vec![P::Tuple(vec![dict(vec![]), P::None, P::Int(0), P::List(vec![])])]);
+        let err = traces(&dumps(&unversioned)).unwrap_err();
         assert!(err.contains("the batch format version (an int) as the first element"), "{err}");
-        assert_eq!(traces(&pickle(versioned(1, V::List(vec![])))).unwrap().resource_spans.len(), 0);
+        let err = traces(&dumps(&P::Tuple(vec![P::Int(1)]))).unwrap_err();
+        assert!(err.contains("batch ends after its version"), "{err}");
+        let err = traces(&dumps(&P::Tuple(vec![P::Int(1), P::List(vec![]), P::None]))).unwrap_err();
+        assert!(err.contains("batch has more than (version, resource groups)"), "{err}");
+        let err = traces(&dumps(&dict(vec![("spans", P::List(vec![]))]))).unwrap_err();
+        assert!(err.contains("invalid type: map, expected a batch"), "{err}");
+        assert_eq!(traces(&dumps(&versioned(1, P::List(vec![])))).unwrap().resource_spans.len(), 0);
     }
 
     /// `depth` lists nested in one another, pickled by hand (EMPTY_LIST ... APPEND ...).
@@ -668,115 +649,262 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_refused_without_recursing() {
-        for depth in [crate::scan::MAX_PICKLE_DEPTH as usize + 1, 10_000, 100_000, 1_000_000] {
+        for depth in [MAX_PICKLE_DEPTH as usize + 1, 10_000, 100_000, 1_000_000] {
             let err = traces(&nested_lists(depth)).unwrap_err();
             assert!(err.contains("deeper than"), "{depth}: {err}");
+            let err = metrics(&nested_lists(depth)).unwrap_err();
+            assert!(err.contains("deeper than"), "{depth}: {err}");
         }
-        assert!(crate::scan::check(&nested_lists(crate::scan::MAX_PICKLE_DEPTH as usize)).is_ok());
+        let err = traces(&nested_lists(MAX_PICKLE_DEPTH as usize)).unwrap_err();
+        assert!(err.contains("expected the batch format version"), "read, then refused by its shape: {err}");
     }
 
     #[test]
-    fn memo_references_cannot_hide_nesting() {
-        // 100 memoized empty lists, then list i appended into list i - 1 through memo references:
-        // each append changes a list already put into another one, which the scan refuses.
-        let mut bytes = vec![0x80, 4];
-        for _ in 0..100 {
-            bytes.extend([b']', 0x94, b'0']);
+    fn a_deep_attribute_value_within_the_bound_is_decoded() {
+        let mut value = s("leaf");
+        for _ in 0..40 {
+            value = P::List(vec![value]);
         }
-        for i in 1..100u8 {
-            bytes.extend([b'h', i - 1, b'h', i, b'a', b'0']);
+        let mut with_value = span(P::Bytes(vec![1; 16]));
+        if let P::Tuple(fields) = &mut with_value {
+            fields[10] = dict(vec![("deep", value)]);
         }
-        bytes.extend([b'h', 0, b'.']);
-        let err = crate::scan::check(&bytes).unwrap_err();
-        assert!(err.contains("changes a container after putting it into another"), "{err}");
-        assert!(crate::scan::check(b"\x80\x04c__builtin__\nset\n)\x85R.").unwrap_err().contains("not plain data"));
+        let request = traces(&dumps(&batch(vec![with_value]))).expect("within the bound");
+        let mut any = request.resource_spans[0].scope_spans[0].spans[0].attributes[0].value.clone().unwrap();
+        let mut levels = 0;
+        while let Some(any_value::Value::ArrayValue(a)) = any.value {
+            any = a.values[0].clone();
+            levels += 1;
+        }
+        assert_eq!((levels, any.value), (40, Some(any_value::Value::StringValue("leaf".into()))));
     }
 
-    fn span(trace_id: V) -> V {
-        V::Tuple(vec![
+    fn span(trace_id: P) -> P {
+        P::Tuple(vec![
             trace_id,
-            V::Bytes(vec![2; 8]),
-            V::Bytes(vec![3; 8]),
-            V::Bool(true),
-            V::I64(1),
-            V::String("k=v".into()),
-            V::String("op".into()),
-            V::I64(2),
-            V::I64(10),
-            V::I64(25),
-            dict(vec![("f", V::F64(1.5)), ("i", V::I64(-4)), ("b", V::Bool(true)), ("l", V::List(vec![V::I64(1)]))]),
-            V::I64(3),
-            V::List(vec![V::Tuple(vec![V::String("ev".into()), V::I64(12), V::None, V::I64(0)])]),
-            V::I64(0),
-            V::None,
-            V::I64(1),
-            V::I64(2),
-            V::String("boom".into()),
+            P::Bytes(vec![2; 8]),
+            P::Bytes(vec![3; 8]),
+            P::Bool(true),
+            P::Int(1),
+            s("k=v"),
+            s("op"),
+            P::Int(2),
+            P::Int(10),
+            P::Int(25),
+            dict(vec![
+                ("f", P::Float(1.5)),
+                ("i", P::Int(-4)),
+                ("b", P::Bool(true)),
+                ("l", P::List(vec![P::Int(1)])),
+                ("t", P::Tuple(vec![s("x"), P::Bytes(vec![0xff])])),
+                ("n", P::None),
+            ]),
+            P::Int(3),
+            P::List(vec![P::Tuple(vec![s("ev"), P::Int(12), P::None, P::Int(0)])]),
+            P::Int(0),
+            P::List(vec![P::Tuple(vec![
+                P::Bytes(vec![4; 16]),
+                P::Bytes(vec![5; 8]),
+                P::Int(1),
+                P::Bool(false),
+                s(""),
+                dict(vec![("link.k", s("v"))]),
+                P::Int(2),
+            ])]),
+            P::Int(1),
+            P::Int(2),
+            s("boom"),
         ])
     }
 
     #[test]
     fn span_batch_becomes_the_otlp_request() {
-        let request = traces(&pickle(batch(vec![span(V::Bytes(vec![1; 16]))]))).expect("valid batch");
+        let request = traces(&dumps(&batch(vec![span(P::Bytes(vec![1; 16]))]))).expect("valid batch");
         let rs = &request.resource_spans[0];
         let keys: Vec<_> = rs.resource.as_ref().unwrap().attributes.iter().map(|kv| kv.key.as_str()).collect();
         assert_eq!(keys, ["a.first", "service.name"], "SDK resources are stored sorted");
         assert_eq!(rs.schema_url, "https://schema");
         let ss = &rs.scope_spans[0];
         assert_eq!(ss.scope.as_ref().unwrap().version, "1.0");
+        assert_eq!(ss.schema_url, "");
         let s = &ss.spans[0];
         assert_eq!(s.trace_id, vec![1; 16]);
         assert_eq!(s.parent_span_id, vec![3; 8]);
         assert_eq!(s.flags, 0x301, "sampled | has-is-remote | is-remote");
         assert_eq!((s.kind, s.start_time_unix_nano, s.end_time_unix_nano), (2, 10, 25));
-        // (`Value::Dict` is a BTreeMap, so this dict was pickled in key order; Python dicts keep theirs.)
-        assert_eq!(s.attributes.iter().map(|kv| kv.key.as_str()).collect::<Vec<_>>(), ["b", "f", "i", "l"]);
-        assert_eq!(s.attributes[2].value.as_ref().unwrap().value, Some(any_value::Value::IntValue(-4)));
-        assert_eq!(s.events[0].name, "ev");
+        assert_eq!(s.trace_state, "k=v");
+        assert_eq!(
+            s.attributes.iter().map(|kv| kv.key.as_str()).collect::<Vec<_>>(),
+            ["f", "i", "b", "l", "t", "n"],
+            "the dict's order"
+        );
+        use any_value::Value as V;
+        let values: Vec<_> = s.attributes.iter().map(|kv| kv.value.clone().unwrap().value).collect();
+        let array = |values: Vec<V>| {
+            Some(V::ArrayValue(ArrayValue {
+                values: values.into_iter().map(|v| AnyValue { value: Some(v) }).collect(),
+            }))
+        };
+        assert_eq!(
+            values,
+            [
+                Some(V::DoubleValue(1.5)),
+                Some(V::IntValue(-4)),
+                Some(V::BoolValue(true)),
+                array(vec![V::IntValue(1)]),
+                array(vec![V::StringValue("x".into()), V::BytesValue(vec![0xff])]),
+                None,
+            ]
+        );
+        assert_eq!((s.events[0].name.as_str(), s.events[0].time_unix_nano), ("ev", 12));
+        let link = &s.links[0];
+        assert_eq!((link.trace_id.clone(), link.span_id.clone(), link.flags), (vec![4; 16], vec![5; 8], 0x101));
+        assert_eq!((link.attributes[0].key.as_str(), link.dropped_attributes_count), ("link.k", 2));
         assert_eq!((s.dropped_attributes_count, s.dropped_links_count), (3, 1));
         assert_eq!(s.status.as_ref().unwrap().message, "boom");
     }
 
     #[test]
     fn a_wrong_type_is_a_decode_error_naming_it() {
-        let err = traces(&pickle(batch(vec![span(V::String("not bytes".into()))]))).unwrap_err();
+        let err = traces(&dumps(&batch(vec![span(s("not bytes"))]))).unwrap_err();
         assert!(err.contains("malformed span batch"), "{err}");
-        assert!(err.contains("an ID of 16 bytes"), "{err}");
-        let err = traces(&pickle(batch(vec![span(V::Bytes(vec![1; 3]))]))).unwrap_err();
-        assert!(err.contains("got 3 bytes"), "{err}");
+        assert!(
+            err.contains(r#"span 0: trace_id: invalid type: string "not bytes", expected an ID of 16 bytes"#),
+            "{err}"
+        );
+        let err = traces(&dumps(&batch(vec![span(P::Bytes(vec![1; 3]))]))).unwrap_err();
+        assert!(err.contains("an ID of 16 bytes, got 3 bytes"), "{err}");
         assert!(traces(b"\x80\x05garbage").is_err());
         assert!(metrics(b"").is_err());
     }
 
+    /// `span` with field `i` replaced by `value`: the error.
+    fn with_field(i: usize, value: P) -> String {
+        let mut changed = span(P::Bytes(vec![1; 16]));
+        if let P::Tuple(fields) = &mut changed {
+            fields[i] = value;
+        }
+        traces(&dumps(&batch(vec![changed]))).unwrap_err()
+    }
+
+    #[test]
+    fn every_span_field_is_checked() {
+        let cases = [
+            (1, P::Bytes(vec![1; 16]), "span_id: an ID of 8 bytes, got 16 bytes"),
+            (2, P::Int(0), "parent_span_id: invalid type: integer `0`, expected an ID of 8 bytes"),
+            (3, P::Int(1), "parent_is_remote: invalid type: integer `1`, expected a boolean"),
+            (4, P::Int(-1), "trace_flags: invalid value: integer `-1`, expected u32"),
+            (5, P::None, "trace_state: invalid type: None, expected a string"),
+            (6, P::Bytes(vec![]), "name: invalid type: byte array, expected a string"),
+            (7, P::Int(1 << 40), "kind: invalid value: integer `1099511627776`, expected i32"),
+            (
+                8,
+                s("2023-11-14T22:13:20Z"),
+                r#"start_time_unix_nano: invalid type: string "2023-11-14T22:13:20Z", expected u64"#,
+            ),
+            (9, P::Float(1.0), "end_time_unix_nano: invalid type: floating point `1`, expected u64"),
+            (10, P::List(vec![]), "attributes: invalid type: sequence, expected an attribute dict"),
+            (10, P::Dict(vec![(P::Int(1), s("v"))]), "attributes: invalid type: integer `1`, expected a string"),
+            (
+                10,
+                dict(vec![("k", dict(vec![]))]),
+                r#"attributes: attribute "k": invalid type: map, expected an attribute value"#,
+            ),
+            (10, dict(vec![("k", P::Int(1 << 64))]), "integer too large"),
+            (10, dict(vec![("k", P::Int(1 << 63))]), "an attribute int is signed 64-bit"),
+            (11, P::None, "dropped_attributes: invalid type: None, expected u32"),
+            (12, s("e"), r#"events: invalid type: string "e", expected a sequence of events"#),
+            (12, P::List(vec![P::Tuple(vec![])]), "event: invalid length 0, expected an event"),
+            (13, P::Bool(false), "dropped_events"),
+            (14, P::List(vec![P::None]), "link: invalid type: None, expected a link"),
+            (15, P::Int(-3), "dropped_links"),
+            (16, P::None, "status_code"),
+            (17, P::Int(5), "status_description: invalid type: integer `5`, expected a string"),
+        ];
+        for (i, value, expected) in cases {
+            let err = with_field(i, value.clone());
+            assert!(err.contains(expected), "field {i} = {value:?}: {err}");
+        }
+        let mut short = span(P::Bytes(vec![1; 16]));
+        if let P::Tuple(fields) = &mut short {
+            fields.truncate(17);
+        }
+        let err = traces(&dumps(&batch(vec![short]))).unwrap_err();
+        assert!(err.contains("span 0: invalid length 17, expected a span (a tuple of 18 elements"), "{err}");
+        // Times beyond i64 (up to u64::MAX) are OTLP's range.
+        let mut late = span(P::Bytes(vec![1; 16]));
+        if let P::Tuple(fields) = &mut late {
+            fields[9] = P::Int(u64::MAX.into());
+        }
+        let request = traces(&dumps(&batch(vec![late]))).expect("a u64 time");
+        assert_eq!(request.resource_spans[0].scope_spans[0].spans[0].end_time_unix_nano, u64::MAX);
+    }
+
+    #[test]
+    fn group_fields_are_checked() {
+        let group = |attrs: P, schema_url: P, dropped: P, scopes: P| {
+            dumps(&versioned(1, P::List(vec![P::Tuple(vec![attrs, schema_url, dropped, scopes])])))
+        };
+        let err = traces(&group(P::None, P::Int(1), P::Int(0), P::List(vec![]))).unwrap_err();
+        assert!(err.contains("resource group 0: resource schema_url: invalid type: integer `1`"), "{err}");
+        let err = traces(&group(P::None, P::None, P::Int(0), P::None)).unwrap_err();
+        assert!(err.contains("expected a sequence of scope groups"), "{err}");
+        let err = traces(&dumps(&versioned(1, P::List(vec![P::Tuple(vec![P::None])])))).unwrap_err();
+        assert!(err.contains("invalid length 1, expected a resource group (a tuple of 4 elements"), "{err}");
+        let scope = |name: P| P::List(vec![P::Tuple(vec![name, P::None, P::None, P::None, P::List(vec![])])]);
+        let err = traces(&group(P::None, P::None, P::Int(0), scope(P::None))).unwrap_err();
+        assert!(err.contains("resource group 0, scope group 0: scope name: invalid type: None"), "{err}");
+        let request = traces(&group(P::None, P::None, P::Int(7), scope(s("")))).expect("empty scope");
+        assert_eq!(request.resource_spans[0].resource.as_ref().unwrap().dropped_attributes_count, 7);
+        let err = traces(&dumps(&versioned(1, dict(vec![])))).unwrap_err();
+        assert!(err.contains("invalid type: map, expected a sequence"), "{err}");
+    }
+
     #[test]
     fn metric_batch_kinds_become_otlp_data() {
-        let number = V::Tuple(vec![dict(vec![]), V::I64(1), V::I64(2), V::I64(7), V::None, V::I64(0)]);
-        let histogram = V::Tuple(vec![
+        let number = P::Tuple(vec![dict(vec![]), P::Int(1), P::Int(2), P::Int(7), P::None, P::Int(0)]);
+        let float = P::Tuple(vec![dict(vec![("k", s("v"))]), P::Int(1), P::Int(2), P::Float(0.5), P::None, P::Int(0)]);
+        let histogram = P::Tuple(vec![
             dict(vec![]),
-            V::I64(1),
-            V::I64(2),
-            V::I64(3),
-            V::F64(4.5),
-            V::List(vec![V::I64(1), V::I64(2)]),
-            V::List(vec![V::F64(1.0)]),
-            V::None,
-            V::F64(3.0),
-            V::None,
-            V::I64(0),
+            P::Int(1),
+            P::Int(2),
+            P::Int(3),
+            P::Float(4.5),
+            P::List(vec![P::Int(1), P::Int(2)]),
+            P::List(vec![P::Float(1.0)]),
+            P::None,
+            P::Float(3.0),
+            P::None,
+            P::Int(0),
         ]);
-        let metric = |kind: &str, point: V| {
-            V::Tuple(vec![
-                V::String(kind.into()),
-                V::String(String::new()),
-                V::String("1".into()),
-                V::String(kind.into()),
-                V::I64(1),
-                V::Bool(true),
-                V::List(vec![point]),
-            ])
+        let exemplar =
+            P::Tuple(vec![dict(vec![]), P::Int(5), P::Float(2.5), P::Bytes(vec![1; 8]), P::Bytes(vec![2; 16])]);
+        let exponential = P::Tuple(vec![
+            dict(vec![]),
+            P::Int(1),
+            P::Int(2),
+            P::Int(3),
+            P::None,
+            P::Int(-2),
+            P::Int(1),
+            P::Int(0),
+            P::Tuple(vec![P::Int(-1), P::List(vec![P::Int(1), P::Int(1)])]),
+            P::None,
+            P::Float(0.1),
+            P::Float(9.0),
+            P::List(vec![exemplar]),
+            P::Int(1),
+        ]);
+        let metric = |kind: &str, point: P| {
+            P::Tuple(vec![s(kind), s(""), s("1"), s(kind), P::Int(1), P::Bool(true), P::List(vec![point])])
         };
-        let request = metrics(&pickle(batch(vec![metric("sum", number.clone()), metric("histogram", histogram)])))
-            .expect("valid batch");
+        let request = metrics(&dumps(&batch(vec![
+            metric("sum", number.clone()),
+            metric("histogram", histogram),
+            metric("gauge", float),
+            metric("exponential_histogram", exponential),
+        ])))
+        .expect("valid batch");
         let metrics = &request.resource_metrics[0].scope_metrics[0].metrics;
         match &metrics[0].data {
             Some(m::metric::Data::Sum(s)) => {
@@ -790,11 +918,43 @@ mod tests {
             Some(m::metric::Data::Histogram(h)) => {
                 let p = &h.data_points[0];
                 assert_eq!((p.count, p.sum, p.min, p.max), (3, Some(4.5), None, Some(3.0)));
+                assert_eq!((p.bucket_counts.clone(), p.explicit_bounds.clone()), (vec![1, 2], vec![1.0]));
             }
             other => panic!("{other:?}"),
         }
-        let err = metrics_err(&pickle(batch(vec![metric("summary", number)])));
+        match &metrics[2].data {
+            Some(m::metric::Data::Gauge(g)) => {
+                assert_eq!(g.data_points[0].value, Some(m::number_data_point::Value::AsDouble(0.5)));
+                assert_eq!(g.data_points[0].attributes[0].key, "k");
+            }
+            other => panic!("{other:?}"),
+        }
+        match &metrics[3].data {
+            Some(m::metric::Data::ExponentialHistogram(e)) => {
+                let p = &e.data_points[0];
+                assert_eq!((p.scale, p.zero_count, p.zero_threshold, p.flags), (-2, 1, 0.0, 1));
+                assert_eq!(p.positive.as_ref().map(|b| (b.offset, b.bucket_counts.clone())), Some((-1, vec![1, 1])));
+                assert_eq!(p.negative, None);
+                let x = &p.exemplars[0];
+                assert_eq!((x.time_unix_nano, x.span_id.len(), x.trace_id.len()), (5, 8, 16));
+                assert_eq!(x.value, Some(m::exemplar::Value::AsDouble(2.5)));
+            }
+            other => panic!("{other:?}"),
+        }
+        let err = metrics_err(&dumps(&batch(vec![metric("summary", number.clone())])));
         assert!(err.contains("unknown kind \"summary\""), "{err}");
+        let err = metrics_err(&dumps(&batch(vec![metric("histogram", number.clone())])));
+        assert!(err.contains("malformed data point of metric \"histogram\": invalid length 6"), "{err}");
+        let err = metrics_err(&dumps(&batch(vec![P::Tuple(vec![s("m"), s(""), s("")])])));
+        assert!(err.contains("metric tuple ends before kind (element 3)"), "{err}");
+        let err = metrics_err(&dumps(&batch(vec![metric("gauge", P::Tuple(vec![s("not"), s("a"), s("point")]))])));
+        assert!(err.contains("malformed data point of metric \"gauge\""), "{err}");
+        let mut bad_exemplar = number;
+        if let P::Tuple(fields) = &mut bad_exemplar {
+            fields[4] = P::List(vec![P::Tuple(vec![dict(vec![]), P::Int(5), P::Bool(true), P::None, P::None])]);
+        }
+        let err = metrics_err(&dumps(&batch(vec![metric("sum", bad_exemplar)])));
+        assert!(err.contains("exemplar: value: invalid type: boolean `true`, expected a number"), "{err}");
     }
 
     fn metrics_err(bytes: &[u8]) -> String {

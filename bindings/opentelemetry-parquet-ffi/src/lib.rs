@@ -3,7 +3,7 @@
 //! by maturin. The core crate knows nothing of this crate.
 
 mod batch;
-mod scan;
+mod pickle;
 
 use std::time::Duration;
 

@@ -16,7 +16,7 @@ test-all:
 wheels:
     cargo xtask wheels
 
-# Benchmark exporting to disk vs OTLP protobuf and JSON-lines files, print the ratios (`just bench --quick`: shorter).
+# Every benchmark (Rust and Python: instructions, wall time, bytes, allocations, peak RSS) into bench/REPORT.md and charts (`just bench --quick`: tiny sizes, report under the target dir).
 bench *ARGS:
     cargo xtask bench {{ARGS}}
 

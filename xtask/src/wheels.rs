@@ -41,6 +41,12 @@ pub(crate) struct Wheels {
 /// maturin in release mode, the adapters with `pip wheel`. maturin comes from `.venv`, created
 /// (and maturin installed into it) when missing.
 pub(crate) fn build() -> Result<Wheels> {
+    build_into(&crate::root().join("dist"))
+}
+
+/// [`build`], into `dist` instead of the workspace's `dist/` (`cargo xtask bench` keeps its
+/// wheels in its target directory).
+pub(crate) fn build_into(dist: &Path) -> Result<Wheels> {
     let root = crate::root();
     let adapters = root.join(ADAPTERS);
     if !adapters.join("pyproject.toml").is_file() {
@@ -53,9 +59,8 @@ pub(crate) fn build() -> Result<Wheels> {
     let venv = Venv::reuse_or_create(root.join(".venv"))?;
     let maturin = venv.ensure_tool("maturin", MATURIN)?;
 
-    let dist = root.join("dist");
-    std::fs::create_dir_all(&dist).with_context(|| format!("creating {}", dist.display()))?;
-    remove_our_wheels(&dist)?;
+    std::fs::create_dir_all(dist).with_context(|| format!("creating {}", dist.display()))?;
+    remove_our_wheels(dist)?;
 
     // No `--strip`: stripping the symbol table also removes the UniFFI metadata symbols that
     // maturin's uniffi-bindgen step reads from the library ("No UniFFI metadata found"), and the
@@ -66,14 +71,14 @@ pub(crate) fn build() -> Result<Wheels> {
         .args(["build", "--release", "--manifest-path"])
         .arg(&manifest)
         .arg("--out")
-        .arg(&dist)
+        .arg(dist)
         .current_dir(&root))?;
     run(venv
         .python(["-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps", "--wheel-dir"])
-        .arg(&dist)
+        .arg(dist)
         .arg(&adapters))?;
 
-    Ok(Wheels { bindings: only_wheel(&dist, BINDINGS_WHEEL)?, adapters: only_wheel(&dist, ADAPTERS_WHEEL)? })
+    Ok(Wheels { bindings: only_wheel(dist, BINDINGS_WHEEL)?, adapters: only_wheel(dist, ADAPTERS_WHEEL)? })
 }
 
 fn our_wheels(dist: &Path, prefix: &str) -> Result<Vec<PathBuf>> {

@@ -53,6 +53,38 @@ def _int_times(t: pa.DataType) -> pa.DataType:
     return t
 
 
+_TYPE_CODES = {"s": "string", "i": "int", "d": "double", "b": "bool", "y": "bytes", "e": "empty", "u": "unset"}
+
+
+def split_types(types: str) -> list[str]:
+    """The entries of an ``XTypes`` string: one code per map entry (as its type name), or the
+    OTLP/JSON of an array or key-value list."""
+    out: list[str] = []
+    decoder = json.JSONDecoder()
+    i = 0
+    while i < len(types):
+        if types[i] == "{":
+            _, end = decoder.raw_decode(types, i)
+            out.append(types[i:end])
+            i = end
+        else:
+            out.append(_TYPE_CODES[types[i]])
+            i += 1
+    return out
+
+
+def _with_type_maps(row: dict[str, Any]) -> dict[str, Any]:
+    """Each ``XTypes`` string replaced by a dict from the keys of ``X`` to their types, checking
+    that it names exactly one type per entry."""
+    for name, value in list(row.items()):
+        if name.endswith("Types") and isinstance(value, str) and isinstance(row.get(name[: -len("Types")]), dict):
+            keys = list(row[name[: -len("Types")]])
+            names = split_types(value)
+            assert len(names) == len(keys), (name, keys, value)
+            row[name] = dict(zip(keys, names, strict=True))
+    return row
+
+
 def _py(value: Any, t: pa.DataType) -> Any:
     if value is None:
         return None
@@ -61,16 +93,19 @@ def _py(value: Any, t: pa.DataType) -> Any:
     if pa.types.is_list(t):
         return [_py(v, t.value_type) for v in value]
     if pa.types.is_struct(t):
-        return {t.field(i).name: _py(value[t.field(i).name], t.field(i).type) for i in range(t.num_fields)}
+        return _with_type_maps(
+            {t.field(i).name: _py(value[t.field(i).name], t.field(i).type) for i in range(t.num_fields)}
+        )
     return value
 
 
 def to_rows(table: pa.Table) -> list[dict[str, Any]]:
-    """Rows as plain Python: timestamps as int nanoseconds, maps as dicts (in stored order)."""
+    """Rows as plain Python: timestamps as int nanoseconds, maps as dicts (in stored order), and
+    each ``XTypes`` string as a dict from the keys of ``X`` to their type names (or OTLP/JSON)."""
     schema = pa.schema([f.with_type(_int_times(f.type)) for f in table.schema])
     table = table.cast(schema)
     types = {f.name: f.type for f in schema}
-    return [{k: _py(v, types[k]) for k, v in row.items()} for row in table.to_pylist()]
+    return [_with_type_maps({k: _py(v, types[k]) for k, v in row.items()}) for row in table.to_pylist()]
 
 
 def read_rows(root: str | Path, table: str) -> list[dict[str, Any]]:

@@ -1,12 +1,19 @@
 //! Attribute values: the ClickHouse-compatible string rendering and the lossless type column.
 //!
-//! Every attribute map `X` is stored as two `Map<Utf8, Utf8>` columns with the same keys in the
-//! same order: `X` holds the value rendered as a string exactly as the OpenTelemetry Collector's
-//! ClickHouse exporter renders it (`pcommon.Value.AsString`), and `XTypes` holds what the
-//! rendering loses: the OTLP `AnyValue` type (`string`, `int`, `double`, `bool`, `bytes`,
-//! `empty`, or `unset` for a key without a value), or for arrays and key-value lists the whole
-//! value as OTLP/JSON (`{"arrayValue":{...}}`, `{"kvlistValue":{...}}`). Together they give back
-//! the exact `AnyValue`.
+//! Every attribute map `X` is stored as a `Map<Utf8, Utf8>` column `X` and a `Utf8` column
+//! `XTypes`. `X` holds each value rendered as a string exactly as the OpenTelemetry Collector's
+//! ClickHouse exporter renders it (`pcommon.Value.AsString`). `XTypes` holds what the rendering
+//! loses, for all the entries of the row's map in their order: one code per entry, `s` string,
+//! `i` int, `d` double, `b` bool, `y` bytes, `e` an `AnyValue` with no value, `u` a `KeyValue`
+//! without a value; for arrays and key-value lists the whole value as OTLP/JSON
+//! (`{"arrayValue":{...}}`, `{"kvlistValue":{...}}`) in place of a code. A span with 4 string,
+//! 3 int, 2 double and 1 bool attributes has `XTypes` = `ssssiiiddb`: a few bytes that
+//! dictionary-encode to almost nothing, where a twin map would repeat every key. Together the
+//! two columns give back the exact `AnyValue`.
+//!
+//! Files of schema version 1 (see [`SCHEMA_VERSION`](crate::SCHEMA_VERSION)) have a
+//! `Map<Utf8, Utf8>` `XTypes` with the same keys as `X` and the type names (`string`, `int`, ...)
+//! or the OTLP/JSON as values; [`parse`] reads both.
 
 use std::fmt::Write as _;
 
@@ -17,20 +24,20 @@ use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, ArrayValue, Ke
 #[cfg(doc)]
 use crate::MAX_VALUE_DEPTH;
 
-/// Type tag of a string value.
-pub const TYPE_STRING: &str = "string";
-/// Type tag of an int value.
-pub const TYPE_INT: &str = "int";
-/// Type tag of a double value.
-pub const TYPE_DOUBLE: &str = "double";
-/// Type tag of a bool value.
-pub const TYPE_BOOL: &str = "bool";
-/// Type tag of a bytes value.
-pub const TYPE_BYTES: &str = "bytes";
-/// Type tag of an `AnyValue` with no value set.
-pub const TYPE_EMPTY: &str = "empty";
-/// Type tag of a `KeyValue` whose `value` is absent.
-pub const TYPE_UNSET: &str = "unset";
+/// Type code of a string value.
+const TYPE_STRING: &str = "s";
+/// Type code of an int value.
+const TYPE_INT: &str = "i";
+/// Type code of a double value.
+const TYPE_DOUBLE: &str = "d";
+/// Type code of a bool value.
+const TYPE_BOOL: &str = "b";
+/// Type code of a bytes value.
+const TYPE_BYTES: &str = "y";
+/// Type code of an `AnyValue` with no value set.
+const TYPE_EMPTY: &str = "e";
+/// Type code of a `KeyValue` whose `value` is absent.
+const TYPE_UNSET: &str = "u";
 
 /// A borrowed attribute value from one of the sources we ingest.
 #[derive(Debug, Clone, Copy)]
@@ -41,11 +48,10 @@ pub(crate) enum AttrValue<'a> {
     Sdk(&'a opentelemetry::Value),
 }
 
-/// Writes the ClickHouse rendering of `value` into `rendered` and its type into `ty`
-/// (both cleared first).
+/// Writes the ClickHouse rendering of `value` into `rendered` (cleared first) and appends its
+/// type code (or OTLP/JSON) to `ty`, the `XTypes` string of the row being built.
 pub(crate) fn render(value: AttrValue<'_>, rendered: &mut String, ty: &mut String) {
     rendered.clear();
-    ty.clear();
     match value {
         AttrValue::Otlp(None) => ty.push_str(TYPE_UNSET),
         AttrValue::Otlp(Some(any)) => render_any(any.value.as_ref(), rendered, ty),
@@ -390,23 +396,78 @@ fn dismantle_json(value: serde_json::Value) {
     }
 }
 
-/// Rebuilds `KeyValue.value` from a stored rendering and type.
+/// The entries of an `XTypes` string (schema version 2): each a one-character code or an
+/// OTLP/JSON object. A JSON object ends at its matching `}` (outside strings).
+pub(crate) fn type_entries(types: &str) -> impl Iterator<Item = Result<&str, String>> + '_ {
+    let mut rest = types;
+    std::iter::from_fn(move || {
+        let first = rest.chars().next()?;
+        let len = if first == '{' {
+            match json_object_len(rest) {
+                Some(len) => len,
+                None => {
+                    rest = "";
+                    return Some(Err(format!("unterminated OTLP/JSON in attribute types {types:?}")));
+                }
+            }
+        } else {
+            first.len_utf8()
+        };
+        let (entry, tail) = rest.split_at(len);
+        rest = tail;
+        Some(Ok(entry))
+    })
+}
+
+/// The length of the JSON object at the start of `s`, `None` if it does not end.
+fn json_object_len(s: &str) -> Option<usize> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (i, b) in s.bytes().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Rebuilds `KeyValue.value` from a stored rendering and its type: a code of schema version 2
+/// or a type name of version 1 (`string`, `int`, `double`, `bool`, `bytes`, `empty`, `unset`),
+/// or the OTLP/JSON of an array or key-value list (both versions).
 pub(crate) fn parse(rendered: &str, ty: &str) -> Result<Option<AnyValue>, String> {
     use any_value::Value;
     let value = match ty {
-        TYPE_UNSET => return Ok(None),
-        TYPE_EMPTY => None,
-        TYPE_STRING => Some(Value::StringValue(rendered.to_owned())),
-        TYPE_INT => Some(Value::IntValue(rendered.parse().map_err(|e| format!("int attribute {rendered:?}: {e}"))?)),
-        TYPE_DOUBLE => {
+        TYPE_UNSET | "unset" => return Ok(None),
+        TYPE_EMPTY | "empty" => None,
+        TYPE_STRING | "string" => Some(Value::StringValue(rendered.to_owned())),
+        TYPE_INT | "int" => {
+            Some(Value::IntValue(rendered.parse().map_err(|e| format!("int attribute {rendered:?}: {e}"))?))
+        }
+        TYPE_DOUBLE | "double" => {
             Some(Value::DoubleValue(parse_double(rendered).ok_or_else(|| format!("double attribute {rendered:?}"))?))
         }
-        TYPE_BOOL => Some(Value::BoolValue(match rendered {
+        TYPE_BOOL | "bool" => Some(Value::BoolValue(match rendered {
             "true" => true,
             "false" => false,
             _ => return Err(format!("bool attribute {rendered:?}")),
         })),
-        TYPE_BYTES => {
+        TYPE_BYTES | "bytes" => {
             Some(Value::BytesValue(BASE64.decode(rendered).map_err(|e| format!("bytes attribute {rendered:?}: {e}"))?))
         }
         json if json.starts_with('{') => {
@@ -451,10 +512,11 @@ mod tests {
 
     #[test]
     fn scalars_render_like_the_collector() {
-        assert_eq!(rendered(Value::StringValue("a b".into())), ("a b".into(), "string".into()));
-        assert_eq!(rendered(Value::IntValue(-42)), ("-42".into(), "int".into()));
-        assert_eq!(rendered(Value::BoolValue(true)), ("true".into(), "bool".into()));
-        assert_eq!(rendered(Value::BytesValue(vec![1, 2, 3])), ("AQID".into(), "bytes".into()));
+        assert_eq!(rendered(Value::StringValue("a b".into())), ("a b".into(), "s".into()));
+        assert_eq!(rendered(Value::IntValue(-42)), ("-42".into(), "i".into()));
+        assert_eq!(rendered(Value::BoolValue(true)), ("true".into(), "b".into()));
+        assert_eq!(rendered(Value::BytesValue(vec![1, 2, 3])), ("AQID".into(), "y".into()));
+        assert_eq!(rendered(Value::DoubleValue(0.5)), ("0.5".into(), "d".into()));
         for (f, s) in [
             (1.0, "1"),
             (1.5, "1.5"),
@@ -537,6 +599,38 @@ mod tests {
         ] {
             roundtrip(Some(AnyValue { value: Some(v) }));
         }
+    }
+
+    #[test]
+    fn a_types_string_splits_into_codes_and_json_objects() {
+        let json = r#"{"kvlistValue":{"values":[{"key":"}{","value":{"stringValue":"]\\\"}"}}]}}"#;
+        let types = format!("si{json}ue{json}d");
+        let entries: Vec<_> = type_entries(&types).collect::<Result<_, _>>().unwrap();
+        assert_eq!(entries, ["s", "i", json, "u", "e", json, "d"]);
+        assert!(parse("", json).unwrap().is_some(), "the split JSON parses");
+        assert_eq!(type_entries("").count(), 0);
+        let err = type_entries("s{\"arrayValue\":{").nth(1).unwrap().unwrap_err();
+        assert!(err.contains("unterminated"), "{err}");
+        // A stray closing bracket does not underflow; a mismatched one ends the object, which
+        // then fails to parse.
+        assert_eq!(json_object_len("}"), None);
+        assert_eq!(json_object_len("{]]}"), Some(2));
+        assert!(parse("", "{]").is_err());
+    }
+
+    #[test]
+    fn version_1_type_names_still_parse() {
+        for (rendered, name, code) in [
+            ("x", "string", "s"),
+            ("-3", "int", "i"),
+            ("2.5", "double", "d"),
+            ("true", "bool", "b"),
+            ("AQID", "bytes", "y"),
+        ] {
+            assert_eq!(parse(rendered, name).unwrap(), parse(rendered, code).unwrap(), "{name}");
+        }
+        assert_eq!(parse("", "empty").unwrap(), Some(AnyValue { value: None }));
+        assert_eq!(parse("", "unset").unwrap(), None);
     }
 
     #[test]

@@ -33,6 +33,7 @@
 mod attributes;
 mod buffer;
 mod config;
+mod encoding;
 mod error;
 mod library;
 mod lifecycle;
@@ -49,6 +50,7 @@ mod worker;
 mod writer;
 
 pub use config::{env, parse_temporality, Compression, Config, ConfigBuilder, StorageFormat, MAX_RETENTION_AGE};
+pub use encoding::{SCHEMA_VERSION, SCHEMA_VERSION_KEY};
 pub use error::{OtlpError, Result};
 pub use library::OtlpLibrary;
 pub use metrics::OtlpMetricExporter;

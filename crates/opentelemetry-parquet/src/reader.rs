@@ -12,6 +12,7 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use prost::Message as _;
 
+use crate::encoding::{SCHEMA_VERSION, SCHEMA_VERSION_KEY};
 use crate::error::{OtlpError, Result};
 use crate::table::{metrics, traces, ResourceKey, Table};
 use crate::writer::is_data_file;
@@ -237,19 +238,45 @@ fn read_listed(path: &Path) -> Result<Vec<RecordBatch>> {
     }
 }
 
-/// Reads one Parquet or Arrow IPC file (by extension).
+/// Reads one Parquet or Arrow IPC file (by extension). A file of a newer
+/// [`SCHEMA_VERSION`](crate::SCHEMA_VERSION) than this crate knows is an
+/// [`OtlpError::InvalidStoreFile`] saying so; files without a version are version 1.
 pub fn read_file(path: &Path) -> Result<Vec<RecordBatch>> {
     let file = File::open(path).map_err(|e| OtlpError::io(path, e))?;
     if path.extension().is_some_and(|e| e == "arrow") {
         let arrow_err = |e| OtlpError::arrow(format!("reading {}", path.display()), e);
         let reader = arrow_ipc::reader::FileReader::try_new(file, None).map_err(arrow_err)?;
+        check_version(path, reader.schema().metadata().get(SCHEMA_VERSION_KEY).map(String::as_str))?;
         reader.collect::<std::result::Result<_, _>>().map_err(arrow_err)
     } else {
         let parquet_err = |source| OtlpError::Parquet { path: path.to_path_buf(), source };
-        let reader =
-            ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet_err)?.build().map_err(parquet_err)?;
-        reader
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet_err)?;
+        let version = builder
+            .metadata()
+            .file_metadata()
+            .key_value_metadata()
+            .and_then(|kvs| kvs.iter().find(|kv| kv.key == SCHEMA_VERSION_KEY))
+            .and_then(|kv| kv.value.clone());
+        check_version(path, version.as_deref())?;
+        builder
+            .build()
+            .map_err(parquet_err)?
             .collect::<std::result::Result<_, _>>()
             .map_err(|e| OtlpError::arrow(format!("reading {}", path.display()), e))
+    }
+}
+
+/// Refuses a file whose recorded schema version is newer than this crate's (or not a number).
+fn check_version(path: &Path, version: Option<&str>) -> Result<()> {
+    let Some(version) = version else { return Ok(()) };
+    match version.parse::<u32>() {
+        Ok(v) if v <= SCHEMA_VERSION => Ok(()),
+        Ok(v) => Err(OtlpError::invalid_file(
+            path,
+            format!(
+                "written with schema version {v}; this version of opentelemetry-parquet reads up to {SCHEMA_VERSION}"
+            ),
+        )),
+        Err(_) => Err(OtlpError::invalid_file(path, format!("unreadable schema version {version:?}"))),
     }
 }

@@ -21,6 +21,7 @@ use crate::config::{Compression, Config, StorageFormat};
 use crate::error::{OtlpError, Result};
 use crate::retention::RetentionStats;
 use crate::store_lock::WriterLock;
+use crate::table::Table;
 
 /// Prefix of every data file this crate writes; retention only ever touches such files.
 pub(crate) const FILE_PREFIX: &str = "part-";
@@ -40,6 +41,8 @@ pub(crate) struct Writer {
     identity: Mutex<Identity>,
     /// Orphans removed by [`check_dir`](Self::check_dir), not yet reported.
     startup_orphans: Mutex<RetentionStats>,
+    /// The Parquet writer properties of each table (in [`Table::ALL`] order), made once.
+    properties: [std::sync::OnceLock<WriterProperties>; Table::ALL.len()],
 }
 
 /// A writer's identity in the store and the files it published for retention to spare.
@@ -62,6 +65,7 @@ impl Writer {
             compression: config.compression(),
             identity: Mutex::new(Identity::default()),
             startup_orphans: Mutex::new(RetentionStats::default()),
+            properties: Default::default(),
         }
     }
 
@@ -162,8 +166,8 @@ impl Writer {
     fn write_file(&self, file: File, path: &Path, chunk: &Chunk) -> Result<()> {
         let file = match self.format {
             StorageFormat::Parquet => {
-                let props = WriterProperties::builder().set_compression(self.parquet_compression()).build();
                 let parquet_err = |source| OtlpError::Parquet { path: path.to_path_buf(), source };
+                let props = self.properties(chunk.table).map_err(parquet_err)?;
                 let mut w = ArrowWriter::try_new(BufWriter::new(file), chunk.batch.schema(), Some(props))
                     .map_err(parquet_err)?;
                 w.write(&chunk.batch).map_err(parquet_err)?;
@@ -178,18 +182,27 @@ impl Writer {
                         _ => None,
                     })
                     .map_err(arrow_err)?;
-                let mut w = arrow_ipc::writer::FileWriter::try_new_with_options(
-                    BufWriter::new(file),
-                    &chunk.batch.schema(),
-                    options,
-                )
-                .map_err(arrow_err)?;
-                w.write(&chunk.batch).map_err(arrow_err)?;
+                // The schema version goes into the IPC schema's metadata.
+                let batch = crate::encoding::with_version_metadata(&chunk.batch).map_err(arrow_err)?;
+                let mut w =
+                    arrow_ipc::writer::FileWriter::try_new_with_options(BufWriter::new(file), &batch.schema(), options)
+                        .map_err(arrow_err)?;
+                w.write(&batch).map_err(arrow_err)?;
                 w.finish().map_err(arrow_err)?;
                 w.into_inner().map_err(arrow_err)?.into_inner().map_err(|e| OtlpError::io(path, e.into_error()))?
             }
         };
         file.sync_all().map_err(|e| OtlpError::io(path, e))
+    }
+
+    /// The writer properties of `table`'s files (see [`encoding`](crate::encoding)).
+    fn properties(&self, table: Table) -> std::result::Result<WriterProperties, parquet::errors::ParquetError> {
+        let slot = &self.properties[Table::ALL.iter().position(|t| *t == table).unwrap_or_default()];
+        if let Some(props) = slot.get() {
+            return Ok(props.clone());
+        }
+        let props = crate::encoding::writer_properties(&table.schema(), self.parquet_compression())?;
+        Ok(slot.get_or_init(|| props).clone())
     }
 
     fn parquet_compression(&self) -> ParquetCompression {
@@ -278,7 +291,6 @@ mod tests {
     use arrow_array::{Int64Array, RecordBatch};
 
     use super::*;
-    use crate::table::Table;
     use crate::time::Partition;
 
     fn chunk() -> Chunk {

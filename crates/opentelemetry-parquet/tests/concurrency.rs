@@ -207,13 +207,14 @@ fn stored_spans(dir: &Path) -> Vec<StoredSpan> {
         let services = col("ServiceName").as_string::<i32>();
         let (attrs, types) = (col("SpanAttributes"), col("SpanAttributesTypes"));
         for row in 0..b.num_rows() {
+            let typed = common::attrs_at(attrs, types, row);
             out.push(StoredSpan {
                 span_id: ids.value(row).to_owned(),
                 service: services.value(row).to_owned(),
                 thread: map_get(attrs, row, "thread").expect("thread attribute"),
                 seq: map_get(attrs, row, "seq").expect("seq attribute"),
                 payload: map_get(attrs, row, "payload").expect("payload attribute"),
-                thread_type: map_get(types, row, "thread").expect("thread type"),
+                thread_type: typed.iter().find(|(k, _, _)| k == "thread").expect("thread type").2.clone(),
             });
         }
     }

@@ -990,3 +990,77 @@ fn deeply_nested_array_attribute_round_trips() {
         same_items(&flatten_traces(&request), &flatten_traces(&back)).expect("identical after normalization");
     }
 }
+
+/// Stores written by schema version 1 (0.1.0 before the version key, kept in
+/// `tests/fixtures/schema-v1`) read back into the requests that were exported, in both formats.
+#[test]
+fn version_1_stores_read_back_as_written() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schema-v1");
+    for format in ["parquet", "arrow_ipc"] {
+        let dir = fixtures.join("traces").join(format);
+        let request = ExportTraceServiceRequest::decode(&*std::fs::read(dir.join("request.pb")).unwrap()).unwrap();
+        let back = StoreReader::new(dir.join("store")).read_traces().expect("read version 1 traces");
+        assert!(!request.resource_spans.is_empty());
+        same_items(&flatten_traces(&request), &flatten_traces(&back)).unwrap();
+
+        let dir = fixtures.join("metrics").join(format);
+        let request = ExportMetricsServiceRequest::decode(&*std::fs::read(dir.join("request.pb")).unwrap()).unwrap();
+        let back = StoreReader::new(dir.join("store")).read_metrics().expect("read version 1 metrics");
+        assert_eq!(flatten_metrics(&request).len(), 5, "one point of each metric kind");
+        same_items(&flatten_metrics(&request), &flatten_metrics(&back)).unwrap();
+    }
+}
+
+/// Every file records the schema version in its key-value metadata (Parquet footer, Arrow IPC
+/// schema); a file claiming a newer version than this crate's is refused with a reason.
+#[test]
+fn every_file_records_its_schema_version_and_newer_versions_are_refused() {
+    use opentelemetry_parquet::{OtlpError, SCHEMA_VERSION, SCHEMA_VERSION_KEY};
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::metadata::KeyValue as ParquetKv;
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::reader::{FileReader as _, SerializedFileReader};
+
+    let request = traces_of(vec![simple_span("versioned", HOUR + 1, HOUR + 2)]);
+    for format in FORMATS {
+        let dir = tempfile::tempdir().unwrap();
+        let library =
+            OtlpLibrary::new(Config::builder().output_dir(dir.path()).format(format).build().unwrap()).unwrap();
+        library.export_otlp_traces(&request).unwrap();
+        library.shutdown().unwrap();
+        let files = StoreReader::new(dir.path()).files(opentelemetry_parquet::Table::Traces).unwrap();
+        assert_eq!(files.len(), 1);
+        let recorded = match format {
+            StorageFormat::Parquet => {
+                let reader = SerializedFileReader::new(std::fs::File::open(&files[0]).unwrap()).unwrap();
+                let kvs = reader.metadata().file_metadata().key_value_metadata().cloned().unwrap_or_default();
+                kvs.into_iter().find(|kv| kv.key == SCHEMA_VERSION_KEY).and_then(|kv| kv.value)
+            }
+            _ => {
+                let reader =
+                    arrow_ipc::reader::FileReader::try_new(std::fs::File::open(&files[0]).unwrap(), None).unwrap();
+                reader.schema().metadata().get(SCHEMA_VERSION_KEY).cloned()
+            }
+        };
+        assert_eq!(recorded, Some(SCHEMA_VERSION.to_string()), "{format:?}");
+    }
+
+    // The same rows in a Parquet file claiming a version from the future.
+    let dir = tempfile::tempdir().unwrap();
+    let library = OtlpLibrary::new(Config::builder().output_dir(dir.path()).build().unwrap()).unwrap();
+    library.export_otlp_traces(&request).unwrap();
+    library.shutdown().unwrap();
+    let path = StoreReader::new(dir.path()).files(opentelemetry_parquet::Table::Traces).unwrap().remove(0);
+    let batches = opentelemetry_parquet::read_file(&path).unwrap();
+    let future = (SCHEMA_VERSION + 1).to_string();
+    let props = WriterProperties::builder()
+        .set_key_value_metadata(Some(vec![ParquetKv::new(SCHEMA_VERSION_KEY.to_owned(), future.clone())]))
+        .build();
+    let mut writer =
+        ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), batches[0].schema(), Some(props)).unwrap();
+    writer.write(&batches[0]).unwrap();
+    writer.close().unwrap();
+    let err = StoreReader::new(dir.path()).read_traces().unwrap_err();
+    assert!(matches!(err, OtlpError::InvalidStoreFile { .. }), "{err:?}");
+    assert!(err.to_string().contains(&format!("schema version {future}")), "{err}");
+}

@@ -5,14 +5,14 @@
 //! conversion of the same collection.
 
 mod common;
-use common::block_on;
+use common::{attrs_at, block_on, Attr};
 
 use std::path::Path;
 use std::time::Duration;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int32Type, Int64Type, TimestampNanosecondType, UInt64Type};
-use arrow_array::{Array, ArrayRef, MapArray, RecordBatch};
+use arrow_array::{Array, RecordBatch};
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_parquet::proto::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -38,32 +38,8 @@ fn reader<E: opentelemetry_sdk::metrics::exporter::PushMetricExporter>(exporter:
     PeriodicReader::builder(exporter).with_interval(Duration::from_secs(3600)).build()
 }
 
-/// One attribute as stored: key, ClickHouse rendering, type.
-type Attr = (String, String, String);
-
 fn attr(key: &str, rendered: &str, ty: &str) -> Attr {
     (key.to_owned(), rendered.to_owned(), ty.to_owned())
-}
-
-fn map_entries(map: &MapArray, row: usize) -> Vec<(String, String)> {
-    let entries = map.value(row);
-    let keys = entries.column(0).as_string::<i32>();
-    let values = entries.column(1).as_string::<i32>();
-    (0..entries.len()).map(|i| (keys.value(i).to_owned(), values.value(i).to_owned())).collect()
-}
-
-fn attrs_at(values: &ArrayRef, types: &ArrayRef, row: usize) -> Vec<Attr> {
-    let values = map_entries(values.as_map(), row);
-    let types = map_entries(types.as_map(), row);
-    assert_eq!(values.len(), types.len());
-    values
-        .into_iter()
-        .zip(types)
-        .map(|((k, v), (tk, t))| {
-            assert_eq!(k, tk);
-            (k, v, t)
-        })
-        .collect()
 }
 
 /// One row of a metric table; columns the table does not have are `None` / empty.

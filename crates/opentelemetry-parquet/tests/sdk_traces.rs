@@ -4,13 +4,13 @@
 //! conversion of the same spans.
 
 mod common;
-use common::block_on;
+use common::{attrs_at, block_on, Attr};
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{TimestampNanosecondType, UInt32Type, UInt64Type};
-use arrow_array::{Array, ArrayRef, MapArray, RecordBatch, StructArray};
+use arrow_array::{Array, ArrayRef, RecordBatch, StructArray};
 use opentelemetry::trace::{
     Link, Span as _, SpanContext, SpanId, SpanKind, Status, TraceContextExt as _, TraceFlags, TraceId, TraceState,
     Tracer as _, TracerProvider as _,
@@ -43,9 +43,6 @@ fn nanos(t: SystemTime) -> i64 {
     t.duration_since(UNIX_EPOCH).expect("after epoch").as_nanos() as i64
 }
 
-/// One attribute as stored: key, ClickHouse rendering, type.
-type Attr = (String, String, String);
-
 fn attr(key: &str, rendered: &str, ty: &str) -> Attr {
     (key.to_owned(), rendered.to_owned(), ty.to_owned())
 }
@@ -56,28 +53,6 @@ fn col<'a>(batch: &'a RecordBatch, name: &str) -> &'a ArrayRef {
 
 fn child<'a>(array: &'a StructArray, name: &str) -> &'a ArrayRef {
     array.column_by_name(name).unwrap_or_else(|| panic!("missing struct field {name}"))
-}
-
-fn map_entries(map: &MapArray, row: usize) -> Vec<(String, String)> {
-    let entries = map.value(row);
-    let keys = entries.column(0).as_string::<i32>();
-    let values = entries.column(1).as_string::<i32>();
-    (0..entries.len()).map(|i| (keys.value(i).to_owned(), values.value(i).to_owned())).collect()
-}
-
-/// Reads the `X` / `XTypes` pair of one row, checking that both maps have the same keys.
-fn attrs_at(values: &ArrayRef, types: &ArrayRef, row: usize) -> Vec<Attr> {
-    let values = map_entries(values.as_map(), row);
-    let types = map_entries(types.as_map(), row);
-    assert_eq!(values.len(), types.len(), "value and type maps differ: {values:?} {types:?}");
-    values
-        .into_iter()
-        .zip(types)
-        .map(|((k, v), (tk, t))| {
-            assert_eq!(k, tk, "value and type maps have different keys");
-            (k, v, t)
-        })
-        .collect()
 }
 
 fn find<'a>(attrs: &'a [Attr], key: &str) -> Option<&'a Attr> {

@@ -1,4 +1,5 @@
-//! Attribute map columns: `X` (the ClickHouse rendering) and its `XTypes` twin, with unique keys.
+//! Attribute map columns: `X` (the ClickHouse rendering, unique keys) and `XTypes` (one type
+//! code per entry, see [`attributes`](crate::attributes)).
 
 use std::sync::Arc;
 
@@ -15,9 +16,16 @@ pub(crate) fn string_builder() -> StringBuilder {
     StringBuilder::with_capacity(0, 0)
 }
 
+/// A `Map<Utf8, Utf8>` builder with non-null values, so that ClickHouse reads the column as
+/// `Map(String, String)` (a missing key gives `''`, as in the exporter's tables) rather than
+/// `Map(String, Nullable(String))`.
 fn map_builder() -> MapBuilder<StringBuilder, StringBuilder> {
     let names = MapFieldNames { entry: "key_value".into(), key: "key".into(), value: "value".into() };
-    MapBuilder::with_capacity(Some(names), string_builder(), string_builder(), 0)
+    MapBuilder::with_capacity(Some(names), string_builder(), string_builder(), 0).with_values_field(Field::new(
+        "value",
+        DataType::Utf8,
+        false,
+    ))
 }
 
 /// Which entries to keep so that keys are unique, the last occurrence of a key winning (OTLP
@@ -58,7 +66,10 @@ pub(crate) fn map_type() -> DataType {
 /// An attribute map rendered once and appended to many rows (resource and scope attributes).
 #[derive(Debug, Default, Clone)]
 pub(crate) struct RenderedAttrs {
-    entries: Vec<(String, String, String)>,
+    /// Key and rendered value of each entry.
+    entries: Vec<(String, String)>,
+    /// The `XTypes` string of the whole map.
+    types: String,
     bytes: usize,
 }
 
@@ -69,16 +80,17 @@ impl RenderedAttrs {
         let attrs: Vec<_> = attrs.into_iter().collect();
         let mut out = RenderedAttrs::default();
         for (key, value) in unique_items(&attrs, |(k, _)| k) {
-            let (mut r, mut t) = (String::new(), String::new());
-            attributes::render(*value, &mut r, &mut t);
-            out.bytes += 2 * key.len() + r.len() + t.len() + 24;
-            out.entries.push(((*key).to_owned(), r, t));
+            let mut r = String::new();
+            attributes::render(*value, &mut r, &mut out.types);
+            out.bytes += key.len() + r.len() + 16;
+            out.entries.push(((*key).to_owned(), r));
         }
+        out.bytes += out.types.len();
         out
     }
 
     pub(crate) fn get(&self, key: &str) -> Option<&str> {
-        self.entries.iter().find(|(k, _, _)| k == key).map(|(_, v, _)| v.as_str())
+        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     /// The bytes these attributes add to every row they are appended to.
@@ -91,30 +103,29 @@ impl RenderedAttrs {
 #[derive(Debug)]
 pub(crate) struct AttrMapBuilder {
     values: MapBuilder<StringBuilder, StringBuilder>,
-    types: MapBuilder<StringBuilder, StringBuilder>,
+    types: StringBuilder,
     rendered: String,
-    ty: String,
+    /// The `XTypes` string of the current row.
+    row_types: String,
 }
 
 impl Default for AttrMapBuilder {
     fn default() -> Self {
-        Self { values: map_builder(), types: map_builder(), rendered: String::new(), ty: String::new() }
+        Self { values: map_builder(), types: string_builder(), rendered: String::new(), row_types: String::new() }
     }
 }
 
 impl AttrMapBuilder {
-    /// The two fields, `name` and `nameTypes`.
+    /// The two fields, `name` (`Map<Utf8, Utf8>`) and `nameTypes` (`Utf8`).
     pub(crate) fn fields(name: &str) -> [Field; 2] {
-        [Field::new(name, map_type(), false), Field::new(format!("{name}Types"), map_type(), false)]
+        [Field::new(name, map_type(), false), Field::new(format!("{name}Types"), DataType::Utf8, false)]
     }
 
     /// Appends one entry to the current row.
     fn append(&mut self, key: &str, value: AttrValue<'_>) {
-        attributes::render(value, &mut self.rendered, &mut self.ty);
+        attributes::render(value, &mut self.rendered, &mut self.row_types);
         self.values.keys().append_value(key);
         self.values.values().append_value(&self.rendered);
-        self.types.keys().append_value(key);
-        self.types.values().append_value(&self.ty);
     }
 
     /// Appends the OTLP key-values to the current row, keys made unique (the last value wins).
@@ -141,19 +152,19 @@ impl AttrMapBuilder {
     }
 
     pub(crate) fn append_rendered(&mut self, attrs: &RenderedAttrs) {
-        for (k, v, t) in &attrs.entries {
+        for (k, v) in &attrs.entries {
             self.values.keys().append_value(k);
             self.values.values().append_value(v);
-            self.types.keys().append_value(k);
-            self.types.values().append_value(t);
         }
+        self.row_types.push_str(&attrs.types);
     }
 
     /// Ends the current row.
     pub(crate) fn finish_row(&mut self) {
         // Appending a map entry never fails for these builders (keys are never null).
         let _ = self.values.append(true);
-        let _ = self.types.append(true);
+        self.types.append_value(&self.row_types);
+        self.row_types.clear();
     }
 
     pub(crate) fn finish(&mut self) -> [ArrayRef; 2] {

@@ -116,11 +116,11 @@ fn temporality(t: Temporality) -> i32 {
 }
 
 fn u64_list() -> DataType {
-    DataType::List(Arc::new(Field::new("item", DataType::UInt64, true)))
+    DataType::List(Arc::new(Field::new("item", DataType::UInt64, false)))
 }
 
 fn f64_list() -> DataType {
-    DataType::List(Arc::new(Field::new("item", DataType::Float64, true)))
+    DataType::List(Arc::new(Field::new("item", DataType::Float64, false)))
 }
 
 fn quantile_fields() -> Fields {
@@ -264,15 +264,31 @@ impl MetricsBuilder {
             monotonic: BooleanBuilder::with_capacity(0),
             count: UInt64Builder::with_capacity(0),
             sum: Float64Builder::with_capacity(0),
-            bucket_counts: ListBuilder::with_capacity(UInt64Builder::with_capacity(0), 0),
-            bounds: ListBuilder::with_capacity(Float64Builder::with_capacity(0), 0),
+            bucket_counts: ListBuilder::with_capacity(UInt64Builder::with_capacity(0), 0).with_field(Field::new(
+                "item",
+                DataType::UInt64,
+                false,
+            )),
+            bounds: ListBuilder::with_capacity(Float64Builder::with_capacity(0), 0).with_field(Field::new(
+                "item",
+                DataType::Float64,
+                false,
+            )),
             scale: Int32Builder::with_capacity(0),
             zero_count: UInt64Builder::with_capacity(0),
             zero_threshold: Float64Builder::with_capacity(0),
             positive_offset: Int32Builder::with_capacity(0),
-            positive_counts: ListBuilder::with_capacity(UInt64Builder::with_capacity(0), 0),
+            positive_counts: ListBuilder::with_capacity(UInt64Builder::with_capacity(0), 0).with_field(Field::new(
+                "item",
+                DataType::UInt64,
+                false,
+            )),
             negative_offset: Int32Builder::with_capacity(0),
-            negative_counts: ListBuilder::with_capacity(UInt64Builder::with_capacity(0), 0),
+            negative_counts: ListBuilder::with_capacity(UInt64Builder::with_capacity(0), 0).with_field(Field::new(
+                "item",
+                DataType::UInt64,
+                false,
+            )),
             min: Float64Builder::with_capacity(0),
             max: Float64Builder::with_capacity(0),
             quantile_lengths: Vec::new(),

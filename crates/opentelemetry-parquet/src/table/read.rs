@@ -88,17 +88,28 @@ pub(crate) fn struct_child<'a>(array: &'a StructArray, name: &str) -> ReadResult
     array.column_by_name(name).ok_or_else(|| format!("missing struct field {name}"))
 }
 
-/// The `X` / `XTypes` pair of map columns.
+/// The `X` / `XTypes` pair of attribute columns: `XTypes` a `Utf8` string of type codes per row
+/// (schema version 2) or a `Map<Utf8, Utf8>` twin of `X` (version 1).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct AttrColumns<'a> {
     values: &'a MapArray,
-    types: &'a MapArray,
+    types: AttrTypes<'a>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum AttrTypes<'a> {
+    Codes(&'a StringArray),
+    Map(&'a MapArray),
 }
 
 impl<'a> AttrColumns<'a> {
     pub(crate) fn new(values: &'a ArrayRef, types: &'a ArrayRef, name: &str) -> ReadResult<Self> {
         let values = values.as_map_opt().ok_or_else(|| format!("column {name} is not a Map"))?;
-        let types = types.as_map_opt().ok_or_else(|| format!("column {name}Types is not a Map"))?;
+        let types = match (types.as_string_opt::<i32>(), types.as_map_opt()) {
+            (Some(codes), _) => AttrTypes::Codes(codes),
+            (None, Some(map)) => AttrTypes::Map(map),
+            (None, None) => return Err(format!("column {name}Types is neither Utf8 nor a Map")),
+        };
         Ok(AttrColumns { values, types })
     }
 
@@ -108,21 +119,37 @@ impl<'a> AttrColumns<'a> {
 
     pub(crate) fn read(&self, row: usize) -> ReadResult<Vec<KeyValue>> {
         let (start, end) = (self.values.value_offsets()[row] as usize, self.values.value_offsets()[row + 1] as usize);
-        let (tstart, tend) = (self.types.value_offsets()[row] as usize, self.types.value_offsets()[row + 1] as usize);
-        if end - start != tend - tstart {
-            return Err("attribute map and its Types map have different lengths".into());
-        }
         let keys = self.values.keys().checked_string()?;
         let values = self.values.values().checked_string()?;
-        let types = self.types.values().checked_string()?;
-        (0..end - start)
-            .map(|i| {
-                let key = keys.value(start + i).to_owned();
-                let value = attributes::parse(values.value(start + i), types.value(tstart + i))
-                    .map_err(|e| format!("attribute {key:?}: {e}"))?;
-                Ok(KeyValue { key, value })
-            })
-            .collect()
+        let entry = |i: usize, ty: &str| {
+            let key = keys.value(start + i).to_owned();
+            let value =
+                attributes::parse(values.value(start + i), ty).map_err(|e| format!("attribute {key:?}: {e}"))?;
+            Ok(KeyValue { key, value })
+        };
+        match self.types {
+            AttrTypes::Codes(codes) => {
+                let mut out = Vec::with_capacity(end - start);
+                for ty in attributes::type_entries(codes.value(row)) {
+                    if out.len() == end - start {
+                        return Err("attribute types name more entries than the map has".into());
+                    }
+                    out.push(entry(out.len(), ty?)?);
+                }
+                if out.len() != end - start {
+                    return Err("attribute types name fewer entries than the map has".into());
+                }
+                Ok(out)
+            }
+            AttrTypes::Map(types) => {
+                let (tstart, tend) = (types.value_offsets()[row] as usize, types.value_offsets()[row + 1] as usize);
+                if end - start != tend - tstart {
+                    return Err("attribute map and its Types map have different lengths".into());
+                }
+                let types = types.values().checked_string()?;
+                (0..end - start).map(|i| entry(i, types.value(tstart + i))).collect()
+            }
+        }
     }
 }
 

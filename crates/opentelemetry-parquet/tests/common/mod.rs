@@ -183,3 +183,44 @@ pub fn data_points(
         })
         .sum()
 }
+
+/// One stored attribute: key, ClickHouse rendering, and its type as a name (`string`, `int`,
+/// `double`, `bool`, `bytes`, `empty`, `unset`) or the OTLP/JSON of an array or key-value list.
+pub type Attr = (String, String, String);
+
+/// The attributes of one row of an `X` / `XTypes` column pair: the map's entries in order, each
+/// with its type from the `XTypes` string, which must name exactly one type per entry. The
+/// `XTypes` string is split here independently of the crate's reader (serde_json finds where
+/// each JSON object ends).
+pub fn attrs_at(values: &arrow_array::ArrayRef, types: &arrow_array::ArrayRef, row: usize) -> Vec<Attr> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::Array as _;
+    let entries = values.as_map().value(row);
+    let keys = entries.column(0).as_string::<i32>();
+    let rendered = entries.column(1).as_string::<i32>();
+    let types = types.as_string::<i32>().value(row);
+    let mut names = Vec::new();
+    let mut rest = types;
+    while let Some(code) = rest.chars().next() {
+        let (name, len) = match code {
+            's' => ("string".to_owned(), 1),
+            'i' => ("int".to_owned(), 1),
+            'd' => ("double".to_owned(), 1),
+            'b' => ("bool".to_owned(), 1),
+            'y' => ("bytes".to_owned(), 1),
+            'e' => ("empty".to_owned(), 1),
+            'u' => ("unset".to_owned(), 1),
+            '{' => {
+                let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<serde_json::Value>();
+                stream.next().expect("a JSON object").unwrap_or_else(|e| panic!("bad JSON in {types:?}: {e}"));
+                let len = stream.byte_offset();
+                (rest[..len].to_owned(), len)
+            }
+            other => panic!("unknown type code {other:?} in {types:?}"),
+        };
+        names.push(name);
+        rest = &rest[len..];
+    }
+    assert_eq!(names.len(), entries.len(), "{types:?} names a type per map entry");
+    (0..entries.len()).map(|i| (keys.value(i).to_owned(), rendered.value(i).to_owned(), names[i].clone())).collect()
+}

@@ -474,9 +474,11 @@ impl Walk<'_, '_> {
                 data_points: self.all(points, Self::exponential_histogram_point).map_err(bad)?,
                 aggregation_temporality: temporality,
             }),
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "metric {name:?} has unknown kind {other:?} (expected gauge, sum, histogram or exponential_histogram)"
-            )),
+            ))
+            }
         };
         Ok(m::Metric {
             name: name.to_owned(),

@@ -960,3 +960,131 @@ mod tests {
         assert_eq!(loads(&raw(shared)).unwrap(), P::Tuple(vec![s("sixteen-bytes!!!"); 4]));
     }
 }
+
+/// Pickles written by the real CPython (`python3` on the PATH), read back.
+#[cfg(test)]
+mod cpython {
+    use super::*;
+
+    /// Random plain values, each pickled with protocols 4 and 5, with and without the memo
+    /// (sharing objects), one `hex(pickle) TAB canonical form` line each.
+    const SCRIPT: &str = r#"
+import io, pickle, random, struct
+rng = random.Random(7)
+def text():
+    n = rng.choice([0, 1, 5, 200, 300] * 40 + [70000])
+    return "".join(rng.choice("az\u00e9\u4e2d\U0001f600") for _ in range(n))
+def scalar():
+    k = rng.randrange(8)
+    if k == 0: return None
+    if k == 1: return rng.random() < 0.5
+    if k == 2: return rng.choice([0, 1, 255, 256, 65535, 65536, -1, -129, 2**31 - 1, -2**31, 2**31,
+                                  2**63 - 1, -2**63, 2**63, 2**64 - 1, 2**64, -2**63 - 1, 10**40, 2**3000,
+                                  rng.randrange(-2**70, 2**70)])
+    if k == 3: return rng.choice([0.0, -0.0, 1.5, float("inf"), float("-inf"), float("nan"), rng.random()])
+    if k == 4: return text()
+    if k == 5: return bytes(rng.randrange(256) for _ in range(rng.choice([0, 8, 16, 300])))
+    return rng.randrange(10)
+def value(depth, shared):
+    k = rng.randrange(6) if depth < 4 else 0
+    if k <= 1: return scalar()
+    if k == 2 and shared: return rng.choice(shared)
+    n = rng.choice([0, 1, 2, 3, 4, 7] * 4 + [1001, 2500]) if depth == 0 else rng.choice([0, 1, 2, 3])
+    items = [value(depth + 1, shared) for _ in range(n)]
+    if k == 3: return tuple(items)
+    if k == 4: return items
+    d = {}
+    for i, v in enumerate(items):
+        d[text() if i % 2 else i] = v
+    return d
+def canon(v):
+    if v is None: return "N"
+    if v is True: return "T"
+    if v is False: return "F"
+    if isinstance(v, int): return f"i{v}" if -2**63 <= v < 2**64 else "big"
+    if isinstance(v, float): return "f" + struct.pack(">d", v).hex()
+    if isinstance(v, str): return "s" + v.encode().hex()
+    if isinstance(v, bytes): return "b" + v.hex()
+    if isinstance(v, tuple): return "(" + ",".join(map(canon, v)) + ")"
+    if isinstance(v, list): return "[" + ",".join(map(canon, v)) + "]"
+    return "{" + ",".join(canon(k) + ":" + canon(x) for k, x in v.items()) + "}"
+# The last: more than 256 memo entries referenced again (LONG_BINGET).
+strings = [str(i) for i in range(300)]
+for i in range(101):
+    shared = [value(3, []) for _ in range(3)]
+    v = value(0, shared) if i < 100 else (strings, list(strings))
+    for protocol in (4, 5):
+        for fast in (True, False):
+            buf = io.BytesIO()
+            p = pickle.Pickler(buf, protocol=protocol)
+            p.fast = fast
+            p.dump(v)
+            print(buf.getvalue().hex() + "\t" + canon(v))
+"#;
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn canon(p: &Pickle<'_>, id: Id, out: &mut String) {
+        let join = |items: Items<'_>, out: &mut String, sep: &dyn Fn(usize) -> &'static str| {
+            for (i, item) in items.enumerate() {
+                if i > 0 {
+                    out.push_str(sep(i));
+                }
+                canon(p, item, out);
+            }
+        };
+        match p.get(id) {
+            Value::None => out.push('N'),
+            Value::Bool(b) => out.push(if b { 'T' } else { 'F' }),
+            Value::Int(i) => out.push_str(&format!("i{i}")),
+            Value::UInt(u) => out.push_str(&format!("i{u}")),
+            Value::BigInt => out.push_str("big"),
+            Value::Float(f) => out.push_str(&format!("f{}", hex(&f.to_be_bytes()))),
+            Value::Str(s) => out.push_str(&format!("s{}", hex(s.as_bytes()))),
+            Value::Bytes(b) => out.push_str(&format!("b{}", hex(b))),
+            Value::Tuple(_) => {
+                out.push('(');
+                join(p.seq(id).unwrap(), out, &|_| ",");
+                out.push(')');
+            }
+            Value::List(_) => {
+                out.push('[');
+                join(p.seq(id).unwrap(), out, &|_| ",");
+                out.push(']');
+            }
+            Value::Dict(_) => {
+                out.push('{');
+                join(p.dict(id).unwrap(), out, &|i| if i % 2 == 1 { ":" } else { "," });
+                out.push('}');
+            }
+        }
+    }
+
+    fn unhex(text: &str) -> Vec<u8> {
+        (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex")).collect()
+    }
+
+    #[test]
+    fn pickles_of_cpython_are_read_as_python_wrote_them() {
+        let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+        let out = std::process::Command::new(&python)
+            .args(["-c", SCRIPT])
+            .output()
+            .unwrap_or_else(|e| panic!("{python} (needed to write the fixtures): {e}"));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let lines = String::from_utf8(out.stdout).expect("ascii");
+        let mut count = 0;
+        for line in lines.lines() {
+            let (pickle, expected) = line.split_once('\t').expect("two columns");
+            let bytes = unhex(pickle);
+            let parsed = Pickle::parse(&bytes).unwrap_or_else(|e| panic!("{e}: {pickle:.200}"));
+            let mut got = String::new();
+            canon(&parsed, parsed.root(), &mut got);
+            assert!(got == expected, "{pickle:.200}:\n got {got:.300}\nwant {expected:.300}");
+            count += 1;
+        }
+        assert_eq!(count, 404);
+    }
+}

@@ -47,11 +47,8 @@ def dumps(groups: Any) -> bytes:
 
 
 def dumps_unshared(batch: Any) -> bytes:
-    """The batch pickled without pickle's memo, so an object used twice is written twice.
-
-    Needed for generated batches: serde-pickle 1.2 rejects a container that is referenced twice
-    when it holds memoized values (see test_bindings_errors.py).
-    """
+    """The batch pickled without pickle's memo, as the Python exporters write it: an object used
+    twice is written twice (``dumps`` shares it through a memo reference instead)."""
     buf = io.BytesIO()
     pickler = pickle.Pickler(buf, protocol=5)
     pickler.fast = True

@@ -127,13 +127,9 @@ def test_wrong_shape_is_a_decode_error_naming_the_problem(
     assert _stored_rows(store) == dict.fromkeys(TABLES, 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OtlpError.Decode,
-    reason="known limitation: serde-pickle 1.2's memo reference counting (birkenfeld/serde-pickle#24) rejects a "
-    "container referenced twice in a memoized pickle; the exporters pickle without the memo (see batch.rs)",
-)
 def test_a_batch_sharing_an_object_is_stored(library: OtlpLibrary, store: Path) -> None:
+    """``pickle.dumps`` with the memo writes an object used twice once, then a memo reference
+    to it: read as the same value twice."""
     shared = {"http.route": "/checkout"}
     spans = [span(span_id=bytes([i]) * 8, attributes=shared) for i in (1, 2)]
     assert library.export_traces(dumps(batch(spans))) == 2

@@ -61,7 +61,7 @@ pub(crate) fn render(value: AttrValue<'_>, rendered: &mut String, ty: &mut Strin
                 ty.push_str(TYPE_BOOL);
             }
             opentelemetry::Value::I64(i) => {
-                let _ = write!(rendered, "{i}");
+                rendered.push_str(itoa::Buffer::new().format(*i));
                 ty.push_str(TYPE_INT);
             }
             opentelemetry::Value::F64(f) => {
@@ -94,7 +94,7 @@ fn render_any(value: Option<&any_value::Value>, rendered: &mut String, ty: &mut 
             ty.push_str(TYPE_BOOL);
         }
         Some(Value::IntValue(i)) => {
-            let _ = write!(rendered, "{i}");
+            rendered.push_str(itoa::Buffer::new().format(*i));
             ty.push_str(TYPE_INT);
         }
         Some(Value::DoubleValue(f)) => {
@@ -144,22 +144,77 @@ pub(crate) fn sdk_value_to_any(value: &opentelemetry::Value) -> AnyValue {
 pub(crate) fn write_double(f: f64, out: &mut String) {
     if f.is_nan() {
         out.push_str("NaN");
-    } else if f.is_infinite() {
+        return;
+    }
+    if f.is_infinite() {
         out.push_str(if f > 0.0 { "+Inf" } else { "-Inf" });
-    } else {
-        let abs = f.abs();
-        if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-            let sci = format!("{f:e}");
-            let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-            out.push_str(mantissa);
-            out.push('e');
-            if !exp.starts_with('-') {
-                out.push('+');
-            }
-            out.push_str(exp);
-        } else {
-            let _ = write!(out, "{f}");
+        return;
+    }
+    if f == 0.0 {
+        out.push_str(if f.is_sign_negative() { "-0" } else { "0" });
+        return;
+    }
+    // The shortest round-trip digits, the closest to the value, ties to even as Go's strconv
+    // (zmij, in `d.ddd`, `ddd.0` or `d.ddde±x` form), laid out as `pcommon` does.
+    let mut buffer = zmij::Buffer::new();
+    let printed = buffer.format_finite(f);
+    let abs = f.abs();
+    if (1e-6..1e21).contains(&abs) && !printed.contains(['e', 'E']) {
+        // Already positional: only a `.0` to drop.
+        out.push_str(printed.strip_suffix(".0").unwrap_or(printed));
+        return;
+    }
+    let printed = printed.trim_start_matches('-');
+    // Otherwise: value = 0.DIGITS x 10^point.
+    let (mantissa, exponent) = match printed.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
+        None => (printed, 0),
+    };
+    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let mut digits = [0u8; 32];
+    let mut len = 0;
+    for b in int_part.bytes().chain(frac_part.bytes()) {
+        if len < digits.len() {
+            digits[len] = b;
+            len += 1;
         }
+    }
+    let mut point = int_part.len() as i32 + exponent;
+    // Leading zeros (`0.00123`) and trailing zeros (`1.0`, `100.0`) are not significant digits.
+    let leading = digits[..len].iter().take_while(|&&d| d == b'0').count();
+    digits.copy_within(leading..len, 0);
+    len -= leading;
+    point -= leading as i32;
+    while len > 1 && digits[len - 1] == b'0' {
+        len -= 1;
+    }
+    let digits = std::str::from_utf8(&digits[..len]).unwrap_or("0");
+    if f < 0.0 {
+        out.push('-');
+    }
+    if (1e-6..1e21).contains(&abs) {
+        if point <= 0 {
+            out.push_str("0.");
+            out.extend(std::iter::repeat_n('0', (-point) as usize));
+            out.push_str(digits);
+        } else if point as usize >= digits.len() {
+            out.push_str(digits);
+            out.extend(std::iter::repeat_n('0', point as usize - digits.len()));
+        } else {
+            out.push_str(&digits[..point as usize]);
+            out.push('.');
+            out.push_str(&digits[point as usize..]);
+        }
+    } else {
+        out.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push('e');
+        let exp = point - 1;
+        out.push(if exp < 0 { '-' } else { '+' });
+        out.push_str(itoa::Buffer::new().format(exp.unsigned_abs()));
     }
 }
 
@@ -530,6 +585,100 @@ mod tests {
             (f64::NEG_INFINITY, "-Inf"),
         ] {
             assert_eq!(rendered(Value::DoubleValue(f)).0, s, "{f}");
+        }
+    }
+
+    /// The rendering through `core::fmt` that `write_double` replaced, as the oracle.
+    fn fmt_double(f: f64) -> String {
+        if f.is_nan() {
+            return "NaN".into();
+        }
+        if f.is_infinite() {
+            return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        }
+        let abs = f.abs();
+        if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+            let sci = format!("{f:e}");
+            let (mantissa, exp) = sci.split_once('e').unwrap();
+            format!("{mantissa}e{}{exp}", if exp.starts_with('-') { "" } else { "+" })
+        } else {
+            format!("{f}")
+        }
+    }
+
+    /// `ours` is what `core::fmt` writes, or, where the value lies exactly halfway between two
+    /// shortest renderings, the one with the even last digit (as Go's `strconv`, which the
+    /// Collector uses, and Python's `repr` choose; `core::fmt` rounds such ties up).
+    fn check_double(f: f64, ours: &str) -> Result<(), String> {
+        let oracle = fmt_double(f);
+        if ours == oracle {
+            return Ok(());
+        }
+        let significant = |s: &str| -> String {
+            let m = s.split('e').next().unwrap_or(s);
+            m.chars().filter(char::is_ascii_digit).collect::<String>().trim_matches('0').to_owned()
+        };
+        let (a, b) = (significant(ours), significant(&oracle));
+        let tie = a.len() == b.len()
+            && parse_double(ours) == Some(f)
+            && a.bytes().last().is_some_and(|d| d % 2 == 0)
+            && a[..a.len() - 1] == b[..b.len() - 1];
+        if tie {
+            Ok(())
+        } else {
+            Err(format!("{f:e}: wrote {ours:?}, core::fmt writes {oracle:?}"))
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+        #[test]
+        fn doubles_render_as_core_fmt_would(bits in proptest::prelude::any::<u64>(), small in -1e7f64..1e7) {
+            for f in [f64::from_bits(bits), small, small / 1e9, small * 1e15, (small * 100.0).round() / 100.0] {
+                let mut out = String::new();
+                write_double(f, &mut out);
+                check_double(f, &out).map_err(proptest::test_runner::TestCaseError::fail)?;
+            }
+        }
+    }
+
+    #[test]
+    fn a_tie_rounds_to_the_even_digit_as_go_does() {
+        // 9707897841763.3125 exactly: .312 and .313 both read back as it.
+        let f: f64 = "9707897841763.3125".parse().unwrap();
+        let mut out = String::new();
+        write_double(f, &mut out);
+        assert_eq!(out, "9707897841763.312");
+    }
+
+    #[test]
+    fn doubles_at_the_notation_boundaries() {
+        for f in [
+            1e21,
+            9.999999999999999e20,
+            1e-6,
+            9.99999999999e-7,
+            1e-7,
+            1e20,
+            123.0,
+            100.0,
+            0.1,
+            0.5e-6,
+            5e-324,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            1e16,
+            1e15,
+            1.5e16,
+            12345678901234567.0,
+            0.001,
+            0.000123,
+        ] {
+            for f in [f, -f] {
+                let mut out = String::new();
+                write_double(f, &mut out);
+                check_double(f, &out).unwrap();
+            }
         }
     }
 

@@ -123,9 +123,9 @@ def repickle_plain(batch: bytes) -> bytes:
 
 
 def _pickle(batch: Any) -> bytes:
-    """Pickles without the memo ("fast mode"): the batch is a tree, and a memo only makes both
-    sides slower (the Rust decoder resolves every memo reference with a copy; measured 16 vs 8
-    microseconds per span there)."""
+    """Pickles without the memo ("fast mode"): the batch is a tree, and a memo only makes the
+    pickler slower (an entry per object) and the batch longer (a MEMOIZE opcode per object). The
+    Rust side reads a memoized batch too (BATCH_FORMAT.md)."""
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, protocol=_PROTOCOL)
     pickler.fast = True

@@ -70,8 +70,10 @@ def timing(rounds: int) -> None:
             per_span.append((time.perf_counter_ns() - start) / 1000 / SPANS)
             library.flush()
         exporter.shutdown()
-    print(f"ParquetSpanExporter.export: median {statistics.median(per_span):.2f} us/span, "
-          f"min {min(per_span):.2f} over {rounds} rounds")
+    print(
+        f"ParquetSpanExporter.export: median {statistics.median(per_span):.2f} us/span, "
+        f"min {min(per_span):.2f} over {rounds} rounds"
+    )
 
 
 if __name__ == "__main__":

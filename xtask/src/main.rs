@@ -29,8 +29,9 @@ enum Task {
     Wheels(wheels::Args),
     /// Build and run the instrumented demo application, then show what landed.
     Demo(demo::Args),
-    /// Benchmark exporting to disk against the OTLP protobuf and JSON-lines file formats and
-    /// print the ratios (time per span and data point, bytes on disk).
+    /// Run every benchmark (Rust and Python: instructions, wall time, bytes on disk, allocations,
+    /// peak RSS, pipelines) and write bench/REPORT.md with charts (`--quick`: tiny sizes, report
+    /// under the target directory).
     Bench(bench::Args),
     /// Fuzz the OTLP bytes decoders and the Python batch decoder (cargo-fuzz), bounded in time.
     Fuzz(faults::FuzzArgs),

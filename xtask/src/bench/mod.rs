@@ -6,8 +6,8 @@
 //! counts per span and per data point (each case in its own process, minus a baseline run);
 //! criterion wall time and bytes on disk; allocations per export; peak RSS while producers outrun
 //! the disk at a 64 MiB cap, and the hostile shapes; then the Python wheels, a bench virtualenv,
-//! Python wall times, pipelines and callgrind counts. `results.json` holds every figure;
-//! `bench/report.py` turns it into REPORT.md and the charts.
+//! Python wall times, pipelines and callgrind counts. `results.json` (next to the report) holds
+//! every figure; `bench/report.py` turns it into REPORT.md and the charts.
 
 mod callgrind;
 mod machine;
@@ -83,7 +83,8 @@ fn bench(quick: bool) -> Result<()> {
                   "hostile_shapes": hostile },
         "python": { "wall": python, "instructions": python_instructions },
     });
-    let results_path = out.join("results.json");
+    std::fs::create_dir_all(&report_dir)?;
+    let results_path = report_dir.join("results.json");
     std::fs::write(&results_path, serde_json::to_vec_pretty(&results)?)?;
     progress("writing the report and charts (bench/report.py)");
     run(venv.python(["bench/report.py"]).arg(&results_path).arg(&report_dir))?;

@@ -3,6 +3,7 @@
 //! the hostile shapes of `examples/peak_rss.rs`.
 
 use std::collections::BTreeMap;
+use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -143,16 +144,23 @@ pub(crate) fn json_of(exes: &BTreeMap<String, PathBuf>, name: &str, quick: bool,
     Ok(value)
 }
 
-/// The hostile shapes (`examples/peak_rss.rs`, release build): their table, as printed.
+/// The hostile shapes (`examples/peak_rss.rs`, release build): their table, as printed (each
+/// line echoed as it comes: the full shapes take minutes).
 pub(crate) fn hostile_shapes(quick: bool) -> Result<String> {
-    progress("peak RSS of the hostile input shapes (examples/peak_rss.rs)");
+    progress("peak RSS of the hostile input shapes (examples/peak_rss.rs, one process per shape)");
     let mut cmd = cargo(["run", "--quiet", "--release", "-p", "opentelemetry-parquet", "--example", "peak_rss", "--"]);
-    cmd.args(quick.then_some("--quick")).stderr(Stdio::inherit());
-    let output = cmd.output().context("running the peak_rss example")?;
-    if !output.status.success() {
-        bail!("the peak_rss example failed ({})", output.status);
+    cmd.args(quick.then_some("--quick")).stdout(Stdio::piped()).stderr(Stdio::inherit());
+    let mut child = cmd.spawn().context("running the peak_rss example")?;
+    let mut table = String::new();
+    for line in BufReader::new(child.stdout.take().context("no stdout")?).lines() {
+        let line = line?;
+        eprintln!("    {line}");
+        table.push_str(&line);
+        table.push('\n');
     }
-    let table = String::from_utf8_lossy(&output.stdout).into_owned();
-    eprint!("{table}");
+    let status = child.wait()?;
+    if !status.success() {
+        bail!("the peak_rss example failed ({status})");
+    }
     Ok(table)
 }

@@ -1,10 +1,12 @@
 //! Instruction counts with `valgrind --tool=callgrind`: each case in its own process, twice
 //! (with and without the work), the difference divided by the elements the work handled.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
 
 /// Whether valgrind is on the PATH.
 pub(crate) fn available() -> bool {
@@ -64,6 +66,13 @@ pub(crate) fn inclusive(path: &Path, function: &str) -> Result<u64> {
     Ok(sum)
 }
 
+/// One case measured: instructions per element, and both runs' output files.
+pub(crate) struct Measured {
+    pub(crate) per_element: f64,
+    pub(crate) work: PathBuf,
+    pub(crate) baseline: PathBuf,
+}
+
 /// Instructions per element of `program args`: (run − baseline run) / elements.
 pub(crate) fn per_element(
     dir: &Path,
@@ -72,8 +81,55 @@ pub(crate) fn per_element(
     args: &[&str],
     baseline: &[&str],
     elements: usize,
-) -> Result<f64> {
-    let work = total(&run(dir, name, program, args)?)?;
-    let base = total(&run(dir, &format!("{name}.baseline"), program, baseline)?)?;
-    Ok(work.saturating_sub(base) as f64 / elements as f64)
+) -> Result<Measured> {
+    let work = run(dir, name, program, args)?;
+    let base = run(dir, &format!("{name}.baseline"), program, baseline)?;
+    let per_element = total(&work)?.saturating_sub(total(&base)?) as f64 / elements as f64;
+    Ok(Measured { per_element, work, baseline: base })
+}
+
+/// Self instructions per function (`callgrind_annotate`, every function), names without their
+/// file prefix and object suffix.
+fn self_costs(path: &Path) -> Result<HashMap<String, i64>> {
+    let output = Command::new("callgrind_annotate")
+        .args(["--threshold=100", "--auto=no"])
+        .arg(path)
+        .output()
+        .context("running callgrind_annotate")?;
+    if !output.status.success() {
+        bail!("callgrind_annotate {} failed", path.display());
+    }
+    let mut costs = HashMap::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Some((count, rest)) = line.trim_start().split_once(' ') else { continue };
+        let Ok(count) = count.replace(',', "").parse::<i64>() else { continue };
+        let Some((_, name)) = rest.split_once(")  ") else { continue };
+        if name.contains("PROGRAM TOTALS") {
+            continue;
+        }
+        let name = name.rsplit_once(" [").map_or(name, |(n, _)| n);
+        let name = name.split_once(':').map_or(name, |(file, f)| if file.contains('(') { name } else { f });
+        *costs.entry(name.to_owned()).or_default() += count;
+    }
+    Ok(costs)
+}
+
+/// The functions where the work (run − baseline) spent most, per element: `[name,
+/// instructions per element, share of the difference]`, the `top` largest.
+pub(crate) fn profile(measured: &Measured, elements: usize, top: usize) -> Result<Value> {
+    let work = self_costs(&measured.work)?;
+    let base = self_costs(&measured.baseline)?;
+    let mut diff: Vec<(String, i64)> = work
+        .into_iter()
+        .map(|(name, cost)| (cost - base.get(&name).copied().unwrap_or(0), name))
+        .map(|(c, n)| (n, c))
+        .collect();
+    let total: i64 = diff.iter().map(|(_, c)| c).sum();
+    diff.sort_by_key(|(_, c)| -c);
+    Ok(Value::Array(
+        diff.into_iter()
+            .take(top)
+            .map(|(name, cost)| json!([name, cost as f64 / elements as f64, cost as f64 / total.max(1) as f64]))
+            .collect(),
+    ))
 }

@@ -72,13 +72,16 @@ pub(crate) fn instructions(venv: &Venv, out: &Path, quick: bool) -> Result<Value
     let n = batches.to_string();
     let python = venv.bin("python");
     let dir = out.join("callgrind");
-    let mut runs = serde_json::Map::new();
+    let (mut runs, mut files) = (serde_json::Map::new(), Vec::new());
     for what in ["none", "parquet", "encode"] {
         progress(&format!("callgrind: Python {what}, {batches} batches of 512 spans"));
         let file =
             callgrind::run(&dir, &format!("python.{what}"), &python, &[SCRIPT, "callgrind", what, "--batches", &n])?;
         runs.insert(what.into(), json!([callgrind::total(&file)?, callgrind::inclusive(&file, FFI_CALL)?]));
+        files.push(file);
     }
+    let measured = callgrind::Measured { per_element: 0.0, work: files[1].clone(), baseline: files[0].clone() };
+    let profile = callgrind::profile(&measured, spans as usize, super::rust::PROFILE_TOP)?;
     let get = |what: &str, i: usize| runs[what][i].as_u64().unwrap_or(0) as f64;
     let result = json!({
         "spans": spans,
@@ -87,5 +90,7 @@ pub(crate) fn instructions(venv: &Venv, out: &Path, quick: bool) -> Result<Value
         "encode_spans_serialize_total": (get("encode", 0) - get("none", 0)) / spans,
     });
     eprintln!("    {result}");
+    let mut result = result;
+    result["parquet_export_profile"] = profile;
     Ok(result)
 }

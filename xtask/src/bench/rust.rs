@@ -26,6 +26,8 @@ pub(crate) const SPAN_CASES: [&str; 7] = [
 pub(crate) const METRIC_CASES: [&str; 4] =
     ["opentelemetry-parquet", "otlp-protobuf-file", "otlp-protobuf-zstd3-file", "otlp-json-lines"];
 const SPANS_PER_BATCH: usize = 512;
+/// Functions listed per profile in the report.
+pub(crate) const PROFILE_TOP: usize = 15;
 const POINTS_PER_BATCH: usize = 1000;
 
 /// The bench executables by target name (`cargo bench --no-run`).
@@ -65,11 +67,11 @@ pub(crate) fn instructions(exes: &BTreeMap<String, PathBuf>, out: &Path, quick: 
         ("spans", &SPAN_CASES[..], if quick { 2 } else { 64 }, SPANS_PER_BATCH),
         ("metrics", &METRIC_CASES[..], if quick { 2 } else { 16 }, POINTS_PER_BATCH),
     ] {
-        let mut results = serde_json::Map::new();
+        let (mut results, mut profiles) = (serde_json::Map::new(), serde_json::Map::new());
         for id in ids {
             progress(&format!("callgrind: {group} {id}, {batches} batches (and a baseline run without them)"));
             let n = batches.to_string();
-            let per = callgrind::per_element(
+            let measured = callgrind::per_element(
                 &out.join("callgrind"),
                 &format!("{group}.{id}"),
                 cases,
@@ -77,10 +79,17 @@ pub(crate) fn instructions(exes: &BTreeMap<String, PathBuf>, out: &Path, quick: 
                 &[group, id, &n, "--baseline"],
                 batches * per_batch,
             )?;
+            let per = measured.per_element;
             eprintln!("    {per:.0} instructions per {}", if group == "spans" { "span" } else { "data point" });
             results.insert((*id).to_owned(), json!(per));
+            if id.starts_with("opentelemetry-parquet") {
+                profiles.insert((*id).to_owned(), callgrind::profile(&measured, batches * per_batch, PROFILE_TOP)?);
+            }
         }
-        groups.insert(group.to_owned(), json!({ "batches": batches, "per_batch": per_batch, "cases": results }));
+        groups.insert(
+            group.to_owned(),
+            json!({ "batches": batches, "per_batch": per_batch, "cases": results, "profiles": profiles }),
+        );
     }
     Ok(Value::Object(groups))
 }

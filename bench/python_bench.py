@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
 import statistics
@@ -40,6 +41,15 @@ from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from opentelemetry.exporter.parquet import ParquetSpanExporter
 
 BATCH = 512
+# The packages whose versions the report names.
+PACKAGES = (
+    "opentelemetry-sdk",
+    "opentelemetry-exporter-otlp-proto-common",
+    "opentelemetry-exporter-otlp-json-file",
+    "protobuf",
+    "opentelemetry-parquet",
+    "opentelemetry-exporter-parquet",
+)
 SPANS_PER_TRACE = 8
 METHODS = ("GET", "POST", "PUT", "DELETE")
 # Nothing but an explicit flush writes.
@@ -139,6 +149,7 @@ def export(args: argparse.Namespace) -> dict[str, Any]:
         parquet.force_flush()
         result = {
             "spans": len(pool) * BATCH,
+            "versions": {name: importlib.metadata.version(name) for name in PACKAGES},
             "parquet_export_us": per_span(args.rounds, pool, export_only),
             "parquet_export_flush_us": per_span(args.rounds, pool, export_flush),
             "encode_spans_serialize_us": per_span(args.rounds, pool, lambda b: encode_spans(b).SerializeToString()),

@@ -139,6 +139,7 @@ def targets_table(rows: list[tuple[str, float | None, float, bool]]) -> str:
 
 def machine_table(results: dict[str, Any]) -> str:
     m = results["machine"]
+    versions = get(results, "python", "wall", "export", "versions") or {}
     dirty = " (with uncommitted changes)" if m.get("git_dirty") else ""
     rows = [
         ("date", m["date"]),
@@ -148,6 +149,7 @@ def machine_table(results: dict[str, Any]) -> str:
         ("rustc", m["rustc"]),
         ("Python", m["python"]),
         ("valgrind", m["valgrind"]),
+        ("Python packages", ", ".join(f"{k} {v}" for k, v in versions.items()) or "n/a"),
         (
             "run time",
             f"{results['seconds'] / 60:.1f} min (`cargo xtask bench{' --quick' if results['quick'] else ''}`)",

@@ -133,3 +133,24 @@ pub(crate) fn profile(measured: &Measured, elements: usize, top: usize) -> Resul
             .collect(),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A callgrind file as `--compress-strings=no --compress-pos=no` writes it: `main` calls
+    /// `ffi_call` twice (100 and 20 instructions inclusive) and `other` once.
+    const SAMPLE: &str = "events: Ir\nfn=main\n1 5\ncfn=ffi_call\ncalls=1 0\n2 100\ncfn=other\ncalls=1 0\n3 7\n\
+                          cfn=ffi_call\ncalls=1 0\n4 20\nfn=ffi_call\n1 120\nsummary: 252\ntotals: 252\n";
+
+    #[test]
+    fn totals_and_inclusive_costs_of_calls() {
+        let path = std::env::temp_dir().join(format!("xtask-callgrind-test-{}.out", std::process::id()));
+        std::fs::write(&path, SAMPLE).unwrap();
+        assert_eq!(total(&path).unwrap(), 252);
+        assert_eq!(inclusive(&path, "ffi_call").unwrap(), 120);
+        assert_eq!(inclusive(&path, "other").unwrap(), 7);
+        assert_eq!(inclusive(&path, "missing").unwrap(), 0);
+        std::fs::remove_file(&path).unwrap();
+    }
+}

@@ -167,7 +167,10 @@ impl Writer {
         let file = match self.format {
             StorageFormat::Parquet => {
                 let parquet_err = |source| OtlpError::Parquet { path: path.to_path_buf(), source };
-                let props = self.properties(chunk.table).map_err(parquet_err)?;
+                let props = self
+                    .properties(chunk.table)
+                    .and_then(|props| crate::encoding::for_batch(&props, self.parquet_compression(), &chunk.batch))
+                    .map_err(parquet_err)?;
                 let mut w = ArrowWriter::try_new(BufWriter::new(file), chunk.batch.schema(), Some(props))
                     .map_err(parquet_err)?;
                 w.write(&chunk.batch).map_err(parquet_err)?;

@@ -6,13 +6,11 @@ use std::collections::BTreeMap;
 use arrow_array::RecordBatch;
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
-use opentelemetry_sdk::trace::SpanData;
 
 use crate::error::{OtlpError, Result};
-use crate::prepare::{PreparedMetrics, PreparedSdkMetrics, PreparedSdkSpans, PreparedTraces};
+use crate::prepare::{scopes_for, PreparedMetrics, PreparedSdkMetrics, PreparedSdkSpans, PreparedTraces};
 use crate::size::MAX_CHUNK_BYTES;
 use crate::table::metrics::{MetricKind, MetricsBuilder, PointHeader, RowContext, SdkNumber};
-use crate::table::resource::ScopeInfo;
 use crate::table::{Table, TableBuilder};
 use crate::time::{to_nanos, Partition};
 
@@ -129,7 +127,7 @@ impl Buffer {
     /// Appends SDK spans with the resource they came from; returns the rows added.
     pub(crate) fn append_sdk_spans(&mut self, prepared: &PreparedSdkSpans<'_>) -> usize {
         let spans = prepared.spans;
-        for ((span, scope), bytes) in spans.iter().zip(scopes_for(spans, &prepared.scopes)).zip(&prepared.rows) {
+        for ((span, scope), bytes) in spans.iter().zip(scopes_for(&prepared.scopes)).zip(&prepared.rows) {
             self.traces(to_nanos(span.start_time), *bytes).append_sdk(prepared.resource, scope, span);
         }
         spans.len()
@@ -250,18 +248,4 @@ pub(crate) fn otlp_times(data: &Data) -> Box<dyn Iterator<Item = u64> + '_> {
         Data::ExponentialHistogram(h) => Box::new(h.data_points.iter().map(|p| p.time_unix_nano)),
         Data::Summary(s) => Box::new(s.data_points.iter().map(|p| p.time_unix_nano)),
     }
-}
-
-/// The scope of each span: `scopes` holds one rendered scope per distinct run of spans.
-pub(crate) fn scopes_for<'a>(
-    spans: &'a [SpanData],
-    scopes: &'a [ScopeInfo],
-) -> impl Iterator<Item = &'a ScopeInfo> + 'a {
-    let mut index = 0usize;
-    spans.iter().enumerate().map(move |(i, s)| {
-        if i > 0 && spans[i - 1].instrumentation_scope != s.instrumentation_scope {
-            index += 1;
-        }
-        &scopes[index]
-    })
 }

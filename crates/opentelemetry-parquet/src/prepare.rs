@@ -10,7 +10,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 use opentelemetry_sdk::trace::SpanData;
 
-use crate::buffer::{builder_bytes, otlp_kind, otlp_times, scopes_for};
+use crate::buffer::{builder_bytes, otlp_kind, otlp_times};
 use crate::error::{OtlpError, Result};
 use crate::size::{self, Unstorable, MAX_ROW_BYTES};
 use crate::table::metrics::MetricInfo;
@@ -61,22 +61,30 @@ fn decode_error(message: &'static str) -> impl Fn(Unstorable) -> OtlpError {
     move |Unstorable(reason)| OtlpError::Decode { message, reason }
 }
 
-/// Renders one `ScopeInfo` per run of consecutive spans with the same scope.
-fn sdk_span_scopes(spans: &[SpanData]) -> Vec<ScopeInfo> {
-    let mut out: Vec<ScopeInfo> = Vec::new();
+/// Renders one `ScopeInfo` per run of consecutive spans with the same scope, with the run's
+/// length: the spans' scopes are compared once, here.
+fn sdk_span_scopes(spans: &[SpanData]) -> Vec<(ScopeInfo, usize)> {
+    let mut out: Vec<(ScopeInfo, usize)> = Vec::new();
     for (i, s) in spans.iter().enumerate() {
-        if i == 0 || spans[i - 1].instrumentation_scope != s.instrumentation_scope {
-            out.push(ScopeInfo::from_sdk(&s.instrumentation_scope));
+        match out.last_mut() {
+            Some((_, run)) if spans[i - 1].instrumentation_scope == s.instrumentation_scope => *run += 1,
+            _ => out.push((ScopeInfo::from_sdk(&s.instrumentation_scope), 1)),
         }
     }
     out
+}
+
+/// The scope of each span, from the runs of [`sdk_span_scopes`].
+pub(crate) fn scopes_for(runs: &[(ScopeInfo, usize)]) -> impl Iterator<Item = &ScopeInfo> + '_ {
+    runs.iter().flat_map(|(scope, run)| std::iter::repeat_n(scope, *run))
 }
 
 /// SDK spans with their scopes rendered and every row measured (outside the buffer lock).
 pub(crate) struct PreparedSdkSpans<'a> {
     pub(crate) resource: &'a ResourceInfo,
     pub(crate) spans: &'a [SpanData],
-    pub(crate) scopes: Vec<ScopeInfo>,
+    /// The spans' scopes, one per run of consecutive spans with the same scope.
+    pub(crate) scopes: Vec<(ScopeInfo, usize)>,
     pub(crate) rows: Vec<usize>,
     /// The bytes the export adds to the buffer, at most.
     pub(crate) bytes: usize,
@@ -87,7 +95,7 @@ impl<'a> PreparedSdkSpans<'a> {
         let scopes = sdk_span_scopes(spans);
         let mut tally = Tally::default();
         let resource_bytes = resource.bytes();
-        for (span, scope) in spans.iter().zip(scopes_for(spans, &scopes)) {
+        for (span, scope) in spans.iter().zip(scopes_for(&scopes)) {
             let bytes = size::sdk_span(span) + resource_bytes + scope.bytes();
             tally.row(Table::Traces, to_nanos(span.start_time), bytes)?;
         }

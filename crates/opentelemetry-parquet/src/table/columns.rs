@@ -33,6 +33,18 @@ pub(crate) fn i64_to_nanos(value: i64) -> u64 {
     value as u64
 }
 
+/// The two lowercase hex digits of every byte.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut pairs = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        pairs[i] = [HEX[i >> 4], HEX[i & 0xf]];
+        i += 1;
+    }
+    pairs
+};
+
 /// Lowercase hex of an ID. Empty and all-zero IDs (invalid in OTLP) give `""`, as the
 /// ClickHouse exporter writes them.
 pub(crate) fn append_hex(bytes: &[u8], out: &mut StringBuilder) {
@@ -40,12 +52,10 @@ pub(crate) fn append_hex(bytes: &[u8], out: &mut StringBuilder) {
         out.append_value("");
         return;
     }
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut buf = [0u8; 64];
     if bytes.len() * 2 <= buf.len() {
-        for (i, b) in bytes.iter().enumerate() {
-            buf[2 * i] = HEX[(b >> 4) as usize];
-            buf[2 * i + 1] = HEX[(b & 0xf) as usize];
+        for (pair, b) in buf.chunks_exact_mut(2).zip(bytes) {
+            pair.copy_from_slice(&HEX_PAIRS[usize::from(*b)]);
         }
         // Only ASCII hex digits were written.
         out.append_value(std::str::from_utf8(&buf[..bytes.len() * 2]).unwrap_or_default());

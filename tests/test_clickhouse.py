@@ -285,16 +285,6 @@ DELIBERATELY_NULLABLE = {
     "metrics_exponential_histogram": {*_UNSET_IS_NULL, "PositiveOffset", "NegativeOffset"},
     "metrics_summary": set(),
 }
-# The schema changes ClickHouse needs to infer the exporter's types by default (proven by rewriting
-# our files with pyarrow with just these fields non-nullable: every test here then passes).
-MAP_CHANGE = (
-    "core schema change not landed: the value field of every attribute map (Map<Utf8, Utf8>) must be "
-    "non-nullable; ClickHouse infers Map(String, Nullable(String)) and a missing key reads NULL, not ''"
-)
-SCHEMA_CHANGE = (
-    f"{MAP_CHANGE}; and the item field of BucketCounts, ExplicitBounds, PositiveBucketCounts and "
-    "NegativeBucketCounts must be non-nullable (inferred Array(Nullable(UInt64)), Array(Nullable(Float64)))"
-)
 NOT_NULLABLE = "schema_inference_make_columns_nullable = 0"
 
 README_TRACE_ID = 0x391DAE938234560B16BB63F51501CB6F
@@ -923,7 +913,6 @@ def _missing_key(store: Store, settings: str = "") -> None:
     assert len(expected) == 5
 
 
-@pytest.mark.xfail(reason=MAP_CHANGE, strict=True)
 def test_missing_attribute_key_reads_empty_string(store: Store) -> None:
     _missing_key(store)
 
@@ -1001,16 +990,7 @@ def _types_match(store: Store, name: str, settings: str = "") -> None:
     assert {column: types.get(column) for column in expected} == expected
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(reason=SCHEMA_CHANGE if "histogram" in name else MAP_CHANGE, strict=True),
-        )
-        for name in EXPORTER_COLUMNS
-    ],
-)
+@pytest.mark.parametrize("name", list(EXPORTER_COLUMNS))
 def test_inferred_types_are_the_exporters(store: Store, name: str) -> None:
     _types_match(store, name)
 

@@ -72,13 +72,27 @@ def instrument_command() -> str:
     return found
 
 
+_TYPE_NAMES = {"s": "string", "i": "int", "d": "double", "b": "bool", "y": "bytes", "e": "empty", "u": "unset"}
+
+
 def rows(root: Path, table: str, columns: list[str]) -> list[dict[str, Any]]:
+    """Rows with ``SpanAttributes`` as a dict and ``SpanAttributesTypes`` (one type code per
+    entry) as a dict from the same keys to type names (these spans hold scalars only)."""
     dataset = ds.dataset(str(root / table), format="parquet", partitioning="hive")
-    maps = {"SpanAttributes", "SpanAttributesTypes"}
-    return [
-        {k: dict(v) if k in maps else v for k, v in row.items()}
-        for row in dataset.to_table(columns=columns).to_pylist()
-    ]
+    out = []
+    for row in dataset.to_table(columns=columns).to_pylist():
+        if "SpanAttributes" not in row:
+            out.append(row)
+            continue
+        attributes = dict(row["SpanAttributes"])
+        codes = row["SpanAttributesTypes"]
+        assert len(codes) == len(attributes) and "{" not in codes, codes
+        row.update(
+            SpanAttributes=attributes,
+            SpanAttributesTypes={k: _TYPE_NAMES[c] for k, c in zip(attributes, codes, strict=True)},
+        )
+        out.append(row)
+    return out
 
 
 def test_opentelemetry_instrument_writes_parquet(tmp_path: Path) -> None:

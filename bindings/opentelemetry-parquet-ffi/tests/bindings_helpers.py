@@ -7,6 +7,7 @@ are named after the layout's fields.
 from __future__ import annotations
 
 import io
+import json
 import pickle
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -266,9 +267,47 @@ def table(root: str | Path, name: str) -> pa.Table:
     return data.cast(schema)
 
 
+_TYPE_CODES = {"s": "string", "i": "int", "d": "double", "b": "bool", "y": "bytes", "e": "empty", "u": "unset"}
+
+
+def split_types(types: str) -> list[str]:
+    """The entries of an ``XTypes`` string: each code as its type name, or the OTLP/JSON of an
+    array or key-value list."""
+    out: list[str] = []
+    decoder = json.JSONDecoder()
+    i = 0
+    while i < len(types):
+        if types[i] == "{":
+            _, end = decoder.raw_decode(types, i)
+            out.append(types[i:end])
+            i = end
+        else:
+            out.append(_TYPE_CODES[types[i]])
+            i += 1
+    return out
+
+
+def _with_type_pairs(value: Any) -> Any:
+    """Each ``XTypes`` string of a row or struct as a list of (key, type) pairs, the keys those of
+    ``X`` (checking one type per entry)."""
+    if isinstance(value, list):
+        return [_with_type_pairs(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {k: _with_type_pairs(v) for k, v in value.items()}
+    for name, types in list(out.items()):
+        pairs = out.get(name[: -len("Types")]) if name.endswith("Types") else None
+        if isinstance(types, str) and isinstance(pairs, list):
+            names = split_types(types)
+            assert len(names) == len(pairs), (name, pairs, types)
+            out[name] = [(key, ty) for (key, _), ty in zip(pairs, names, strict=True)]
+    return out
+
+
 def rows(root: str | Path, name: str) -> list[dict[str, Any]]:
-    """The rows of one table as dicts (map columns as lists of (key, value) pairs, in order)."""
-    found: list[dict[str, Any]] = table(root, name).to_pylist()
+    """The rows of one table as dicts (map columns as lists of (key, value) pairs, in order; each
+    ``XTypes`` string as (key, type name or OTLP/JSON) pairs for the keys of ``X``)."""
+    found: list[dict[str, Any]] = [_with_type_pairs(row) for row in table(root, name).to_pylist()]
     return found
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bindings_helpers import T0, duck, dumps, rows
+from bindings_helpers import T0, duck, dumps, rows, split_types
 from bindings_samples import ATTRIBUTES, span_batch
 
 from opentelemetry_parquet import OtlpLibrary
@@ -126,8 +126,8 @@ def test_duckdb_reads_the_same_values(stored: dict[str, dict[str, Any]], store: 
         store,
         "traces",
         "SpanName, TraceId, SpanKind, Flags, epoch_ns(Timestamp), Duration, StatusCode, StatusMessage, "
-        "SpanAttributes['int'], SpanAttributes['nan'], SpanAttributesTypes['list.int'], "
-        "ResourceAttributes['service.version'], ScopeName, date, hour",
+        "SpanAttributes['int'], SpanAttributes['nan'], SpanAttributes['list.int'], "
+        "ResourceAttributes['service.version'], ScopeName, date, hour, map_keys(SpanAttributes), SpanAttributesTypes",
         where="ParentSpanId <> ''",
         order="SpanName",
     )
@@ -139,11 +139,14 @@ def test_duckdb_reads_the_same_values(stored: dict[str, dict[str, Any]], store: 
     assert server[8:13] == (
         "-42",
         "NaN",
-        '{"arrayValue":{"values":[{"intValue":"1"},{"intValue":"-2"}]}}',
+        "[1,-2]",
         "1.2.3",
         "checkout.scope",
     )
     assert str(server[13]) == "2023-11-14" and server[14] == 22
+    types = dict(zip(server[15], split_types(server[16]), strict=True))
+    assert types["list.int"] == '{"arrayValue":{"values":[{"intValue":"1"},{"intValue":"-2"}]}}'
+    assert types["int"] == "int"
 
     events = duck(
         store,

@@ -45,7 +45,7 @@ thread_local! {
     static STARTED: Instant = Instant::now();
 }
 
-/// "[ 42s] what": one line per step, so that a long run is never silent.
+/// "\[ 42s\] what": one line per step, so that a long run is never silent.
 pub(crate) fn progress(what: &str) {
     let elapsed = STARTED.with(Instant::elapsed);
     eprintln!("\n[bench {:>4}s] {what}", elapsed.as_secs());

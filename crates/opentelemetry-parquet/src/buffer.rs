@@ -31,6 +31,9 @@ pub(crate) struct Buffer {
     builders: BTreeMap<(Table, Partition), (TableBuilder, usize)>,
     /// Builders that reached [`MAX_CHUNK_BYTES`]; each becomes a chunk of its own.
     sealed: Vec<(Table, Partition, TableBuilder, usize)>,
+    /// SDK span exports accepted as they came (counted in `rows` and `bytes`), appended to
+    /// builders by the writer: see [`PreparedSdkSpans`].
+    deferred: Vec<PreparedSdkSpans>,
     rows: usize,
     bytes: usize,
 }
@@ -93,7 +96,26 @@ impl Buffer {
         }
     }
 
-    /// Finishes every builder into record batches and empties the buffer.
+    /// Accepts SDK spans as they are; [`take_deferred`](Self::take_deferred) hands them to the
+    /// writer. Returns the rows accepted.
+    pub(crate) fn defer_sdk_spans(&mut self, prepared: PreparedSdkSpans) -> usize {
+        let rows = prepared.spans.len();
+        self.rows += rows;
+        self.bytes += prepared.bytes;
+        self.deferred.push(prepared);
+        rows
+    }
+
+    /// The deferred SDK span exports, with the bytes they were measured at. They stay counted in
+    /// the buffer's rows and bytes until [`take`](Self::take).
+    pub(crate) fn take_deferred(&mut self) -> (Vec<PreparedSdkSpans>, usize) {
+        let deferred = std::mem::take(&mut self.deferred);
+        let bytes = deferred.iter().map(|d| d.bytes).sum();
+        (deferred, bytes)
+    }
+
+    /// Finishes every builder into record batches and empties the buffer (take the deferred
+    /// spans first: they are not part of the builders).
     pub(crate) fn take(&mut self) -> Result<Vec<Chunk>> {
         let builders = std::mem::take(&mut self.builders);
         let sealed = std::mem::take(&mut self.sealed);
@@ -125,10 +147,10 @@ impl Buffer {
     }
 
     /// Appends SDK spans with the resource they came from; returns the rows added.
-    pub(crate) fn append_sdk_spans(&mut self, prepared: &PreparedSdkSpans<'_>) -> usize {
-        let spans = prepared.spans;
+    pub(crate) fn append_sdk_spans(&mut self, prepared: &PreparedSdkSpans) -> usize {
+        let spans = &prepared.spans;
         for ((span, scope), bytes) in spans.iter().zip(scopes_for(&prepared.scopes)).zip(&prepared.rows) {
-            self.traces(to_nanos(span.start_time), *bytes).append_sdk(prepared.resource, scope, span);
+            self.traces(to_nanos(span.start_time), *bytes).append_sdk(&prepared.resource, scope, span);
         }
         spans.len()
     }
@@ -247,5 +269,80 @@ pub(crate) fn otlp_times(data: &Data) -> Box<dyn Iterator<Item = u64> + '_> {
         Data::Histogram(h) => Box::new(h.data_points.iter().map(|p| p.time_unix_nano)),
         Data::ExponentialHistogram(h) => Box::new(h.data_points.iter().map(|p| p.time_unix_nano)),
         Data::Summary(s) => Box::new(s.data_points.iter().map(|p| p.time_unix_nano)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::{Duration, SystemTime};
+
+    use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState};
+    use opentelemetry::{InstrumentationScope, KeyValue};
+    use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
+
+    use super::*;
+    use crate::table::resource::ResourceInfo;
+
+    fn spans(n: u64) -> Vec<SpanData> {
+        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        (0..n)
+            .map(|i| SpanData {
+                span_context: SpanContext::new(
+                    TraceId::from(u128::from(i) + 1),
+                    SpanId::from(i + 1),
+                    TraceFlags::SAMPLED,
+                    false,
+                    TraceState::default(),
+                ),
+                parent_span_id: SpanId::INVALID,
+                parent_span_is_remote: false,
+                span_kind: SpanKind::Server,
+                name: format!("span {i}").into(),
+                start_time: start + Duration::from_secs(i * 1800),
+                end_time: start + Duration::from_secs(i * 1800 + 1),
+                attributes: vec![KeyValue::new("i", i as i64), KeyValue::new("s", "x")],
+                dropped_attributes_count: 0,
+                events: SpanEvents::default(),
+                links: SpanLinks::default(),
+                status: Status::Ok,
+                instrumentation_scope: InstrumentationScope::builder(if i < 2 { "a" } else { "b" }).build(),
+            })
+            .collect()
+    }
+
+    fn prepared(n: u64) -> PreparedSdkSpans {
+        let resource = Arc::new(ResourceInfo::from_sdk(&opentelemetry_sdk::Resource::builder().build()));
+        PreparedSdkSpans::new(resource, spans(n)).unwrap()
+    }
+
+    #[test]
+    fn deferred_spans_are_counted_until_taken_and_become_the_rows_of_a_direct_append() {
+        let mut buffer = Buffer::default();
+        let first = prepared(5);
+        let bytes = first.bytes;
+        assert_eq!(buffer.defer_sdk_spans(first), 5);
+        assert_eq!(buffer.defer_sdk_spans(prepared(3)), 3);
+        assert_eq!(buffer.rows(), 8);
+        assert!(buffer.bytes() > bytes && !buffer.is_empty(), "deferred spans count against the cap");
+
+        let (deferred, deferred_bytes) = buffer.take_deferred();
+        assert_eq!(deferred_bytes, buffer.bytes(), "the buffer holds nothing else");
+        assert!(buffer.take().unwrap().is_empty(), "no builder was touched by the exports");
+        assert_eq!((buffer.rows(), buffer.bytes()), (0, 0));
+
+        let mut columns = Buffer::default();
+        for d in &deferred {
+            columns.append_sdk_spans(d);
+        }
+        let mut direct = Buffer::default();
+        direct.append_sdk_spans(&prepared(5));
+        direct.append_sdk_spans(&prepared(3));
+        let (got, want) = (columns.take().unwrap(), direct.take().unwrap());
+        assert_eq!(got.len(), 3, "spans half an hour apart fall in three hours");
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!((g.table, g.partition, g.bytes), (w.table, w.partition, w.bytes));
+            assert_eq!(g.batch, w.batch);
+        }
     }
 }

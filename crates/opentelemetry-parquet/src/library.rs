@@ -84,8 +84,9 @@ impl OtlpLibrary {
             .handle
             .shared()?
             .default_resource
-            .get_or_init(|| ResourceInfo::from_sdk(&opentelemetry_sdk::Resource::builder().build()));
-        self.export_span_data(&spans, resource)
+            .get_or_init(|| Arc::new(ResourceInfo::from_sdk(&opentelemetry_sdk::Resource::builder().build())))
+            .clone();
+        self.export_span_data(spans, resource)
     }
 
     /// Stores SDK spans with the resource they came from; returns the rows accepted.
@@ -97,13 +98,15 @@ impl OtlpLibrary {
         spans: Vec<SpanData>,
         resource: &opentelemetry_sdk::Resource,
     ) -> Result<usize> {
-        self.export_span_data(&spans, &ResourceInfo::from_sdk(resource))
+        self.export_span_data(spans, Arc::new(ResourceInfo::from_sdk(resource)))
     }
 
-    pub(crate) fn export_span_data(&self, spans: &[SpanData], resource: &ResourceInfo) -> Result<usize> {
+    /// Measures the spans and hands them to the buffer; the writer appends them to the column
+    /// builders (see [`PreparedSdkSpans`]).
+    pub(crate) fn export_span_data(&self, spans: Vec<SpanData>, resource: Arc<ResourceInfo>) -> Result<usize> {
         let shared = self.handle.shared()?;
         let prepared = PreparedSdkSpans::new(resource, spans)?;
-        shared.ingest(prepared.bytes, |b| b.append_sdk_spans(&prepared))
+        shared.ingest(prepared.bytes, |b| b.defer_sdk_spans(prepared))
     }
 
     /// Stores the SDK's metrics, taking ownership; the rows are identical to

@@ -35,7 +35,7 @@ pub(crate) struct Handle {
 pub(crate) struct Shared {
     pub(crate) config: Config,
     /// The SDK's default resource, rendered on first use by `export_traces`.
-    pub(crate) default_resource: OnceLock<ResourceInfo>,
+    pub(crate) default_resource: OnceLock<Arc<ResourceInfo>>,
     pub(crate) writer: Writer,
     state: Mutex<State>,
     /// Wakes the writer thread.

@@ -9,6 +9,7 @@ use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 use opentelemetry_sdk::trace::SpanData;
+use std::sync::Arc;
 
 use crate::buffer::{builder_bytes, otlp_kind, otlp_times};
 use crate::error::{OtlpError, Result};
@@ -80,9 +81,15 @@ pub(crate) fn scopes_for(runs: &[(ScopeInfo, usize)]) -> impl Iterator<Item = &S
 }
 
 /// SDK spans with their scopes rendered and every row measured (outside the buffer lock).
-pub(crate) struct PreparedSdkSpans<'a> {
-    pub(crate) resource: &'a ResourceInfo,
-    pub(crate) spans: &'a [SpanData],
+///
+/// The exporter hands the spans over (the SDK passes them by value), so the buffer keeps them as
+/// they are and the writer appends them to the column builders when it takes the buffer, on its
+/// own thread and outside the lock: the export call only measures and moves them. They count
+/// against the memory cap from the moment they are accepted, by the same measure.
+#[derive(Debug)]
+pub(crate) struct PreparedSdkSpans {
+    pub(crate) resource: Arc<ResourceInfo>,
+    pub(crate) spans: Vec<SpanData>,
     /// The spans' scopes, one per run of consecutive spans with the same scope.
     pub(crate) scopes: Vec<(ScopeInfo, usize)>,
     pub(crate) rows: Vec<usize>,
@@ -90,9 +97,9 @@ pub(crate) struct PreparedSdkSpans<'a> {
     pub(crate) bytes: usize,
 }
 
-impl<'a> PreparedSdkSpans<'a> {
-    pub(crate) fn new(resource: &'a ResourceInfo, spans: &'a [SpanData]) -> Result<Self> {
-        let scopes = sdk_span_scopes(spans);
+impl PreparedSdkSpans {
+    pub(crate) fn new(resource: Arc<ResourceInfo>, spans: Vec<SpanData>) -> Result<Self> {
+        let scopes = sdk_span_scopes(&spans);
         let mut tally = Tally::default();
         let resource_bytes = resource.bytes();
         for (span, scope) in spans.iter().zip(scopes_for(&scopes)) {

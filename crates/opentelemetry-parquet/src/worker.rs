@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::MutexGuard;
 use std::time::{Duration, Instant};
 
-use crate::buffer::Chunk;
+use crate::buffer::{Buffer, Chunk};
 use crate::error::error_chain;
 use crate::lifecycle::{panic_message, Shared, State};
 use crate::retention::RetentionStats;
@@ -101,6 +101,7 @@ impl Shared {
         #[cfg(test)]
         self.injected("cycle");
         let generation = state.flush_requested;
+        let (deferred, deferred_bytes) = state.buffer.take_deferred();
         let taken = state.buffer.take();
         let mut chunks = std::mem::take(&mut state.pending);
         state.pending_bytes = 0;
@@ -111,8 +112,23 @@ impl Shared {
         }
         // A chunk being written is held twice: as its finished Arrow arrays and as the Parquet
         // encoder's pages of them (a file's column chunks stay in memory until it is closed).
-        state.in_flight_bytes = 2 * chunks.iter().map(|c| c.bytes).sum::<usize>();
+        // The deferred SDK spans, while they become chunks, are held as spans and as columns.
+        state.in_flight_bytes = 2 * (chunks.iter().map(|c| c.bytes).sum::<usize>() + deferred_bytes);
         drop(state);
+
+        // The SDK spans exporters handed over become columns here, off the exporting threads and
+        // outside the lock (in chunks of their own).
+        if !deferred.is_empty() {
+            let mut columns = Buffer::default();
+            for spans in &deferred {
+                columns.append_sdk_spans(spans);
+            }
+            drop(deferred);
+            match columns.take() {
+                Ok(new) => chunks.extend(new),
+                Err(e) => last_error = Some(error_chain(&e)),
+            }
+        }
 
         let mut failed: Vec<Chunk> = Vec::new();
         let mut written = Vec::new();

@@ -59,12 +59,12 @@ impl OtlpSpanExporter {
 
 impl SpanExporter for OtlpSpanExporter {
     fn export(&self, batch: Vec<SpanData>) -> impl std::future::Future<Output = OTelSdkResult> + Send {
-        // Appending to memory is fast and never touches the disk: do it now and hand the SDK a
-        // finished future.
+        // Handing the spans to the buffer is fast and never touches the disk: do it now and hand
+        // the SDK a finished future.
         let result = if self.is_shutdown.load(Ordering::Acquire) {
             Err(OTelSdkError::AlreadyShutdown)
         } else {
-            self.library.export_span_data(&batch, &self.resource).map(|_| ()).map_err(OTelSdkError::from)
+            self.library.export_span_data(batch, Arc::clone(&self.resource)).map(|_| ()).map_err(OTelSdkError::from)
         };
         std::future::ready(result)
     }

@@ -24,7 +24,7 @@ SDK = "sdk-span-creation"
 LABELS = {
     OURS: "ours: export + flush per batch",
     AMORTIZED: "ours: one flush per 64 batches",
-    EXPORT_ONLY: "ours: export call alone (no flush)",
+    EXPORT_ONLY: "ours: export call alone (calling thread, no flush)",
     PROTOBUF: "OTLP protobuf file + fsync",
     ZSTD: "OTLP protobuf + zstd-3 + fsync",
     JSON_LINES: "OTLP JSON lines + fsync",
@@ -222,7 +222,9 @@ METHOD = """## Method
 - **Instructions** (callgrind, `valgrind --tool=callgrind`, all threads): every case runs in its
   own process (`benches/cases.rs`) twice, once making the input and the sink only (`--baseline`)
   and once also writing it; the difference is divided by the spans or data points written. The
-  process exits without running destructors, so no flush at exit is counted. Rust spans:
+  process exits without running destructors, so no flush at exit is counted. The export call
+  alone counts the calling thread only (`--separate-threads=yes`, thread 1): whatever the
+  library hands to its writer thread is counted by the flush cases. Rust spans:
   {span_batches} batches of 512 spans (one flush at the end for the flush-per-64 case); metrics:
   {metric_batches} collections of 1,000 data points (250 attribute sets on a counter, a histogram,
   an up-down counter and a gauge), flushed after each.

@@ -7,7 +7,8 @@
 //! flush-every-64 sink left pending; the export-only case never flushes). It then exits at once,
 //! without running any destructor (so that no flush at drop is counted). `cargo xtask bench`
 //! runs each case under `valgrind --tool=callgrind` twice, with and without `--baseline`, and
-//! divides the difference of the two instruction totals (all threads) by the elements written.
+//! divides the difference of the two instruction totals (all threads; the calling thread only
+//! for the export-only case) by the elements written.
 //! `sdk-span-creation` makes the batches' spans instead, with a tracer whose processor drops
 //! them. Without arguments (as `cargo bench` runs it) it says how to use it and exits.
 

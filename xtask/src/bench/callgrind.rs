@@ -15,10 +15,24 @@ pub(crate) fn available() -> bool {
 
 /// One callgrind run of `program args`: its output file (all threads), kept under `dir`.
 pub(crate) fn run(dir: &Path, name: &str, program: &Path, args: &[&str]) -> Result<PathBuf> {
+    run_with(dir, name, program, args, Threads::All)
+}
+
+/// Which threads a run counts.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Threads {
+    All,
+    /// The main thread only (the one that calls the exporter): `--separate-threads=yes`, whose
+    /// file for thread 1 is `<out>-01`.
+    Main,
+}
+
+fn run_with(dir: &Path, name: &str, program: &Path, args: &[&str], threads: Threads) -> Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let out = dir.join(format!("callgrind.{name}.out"));
     let output = Command::new("valgrind")
         .args(["--tool=callgrind", "--compress-strings=no", "--compress-pos=no"])
+        .args((threads == Threads::Main).then_some("--separate-threads=yes"))
         .arg(format!("--callgrind-out-file={}", out.display()))
         .arg(program)
         .args(args)
@@ -34,7 +48,10 @@ pub(crate) fn run(dir: &Path, name: &str, program: &Path, args: &[&str]) -> Resu
             String::from_utf8_lossy(&output.stderr).lines().rev().take(15).collect::<Vec<_>>().join("\n")
         );
     }
-    Ok(out)
+    Ok(match threads {
+        Threads::All => out,
+        Threads::Main => dir.join(format!("callgrind.{name}.out-01")),
+    })
 }
 
 /// The instructions a callgrind output file counted (its `totals:` or `summary:` line).
@@ -81,9 +98,10 @@ pub(crate) fn per_element(
     args: &[&str],
     baseline: &[&str],
     elements: usize,
+    threads: Threads,
 ) -> Result<Measured> {
-    let work = run(dir, name, program, args)?;
-    let base = run(dir, &format!("{name}.baseline"), program, baseline)?;
+    let work = run_with(dir, name, program, args, threads)?;
+    let base = run_with(dir, &format!("{name}.baseline"), program, baseline, threads)?;
     let per_element = total(&work)?.saturating_sub(total(&base)?) as f64 / elements as f64;
     Ok(Measured { per_element, work, baseline: base })
 }

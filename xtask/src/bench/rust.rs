@@ -10,7 +10,8 @@ use std::process::{Command, Stdio};
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
-use super::{callgrind, progress};
+use super::callgrind::{self, Threads};
+use super::progress;
 use crate::cargo;
 
 /// Benchmark ids (`benches/common/mod.rs`, `ids`) of each group, in report order.
@@ -23,6 +24,7 @@ pub(crate) const SPAN_CASES: [&str; 7] = [
     "otlp-json-lines",
     "sdk-span-creation",
 ];
+const EXPORT_ONLY: &str = "opentelemetry-parquet-export-only";
 pub(crate) const METRIC_CASES: [&str; 4] =
     ["opentelemetry-parquet", "otlp-protobuf-file", "otlp-protobuf-zstd3-file", "otlp-json-lines"];
 const SPANS_PER_BATCH: usize = 512;
@@ -78,6 +80,9 @@ pub(crate) fn instructions(exes: &BTreeMap<String, PathBuf>, out: &Path, quick: 
                 &[group, id, &n],
                 &[group, id, &n, "--baseline"],
                 batches * per_batch,
+                // The export call alone is what the calling thread spends (the library may hand
+                // work to its writer thread, which the flush cases count).
+                if *id == EXPORT_ONLY { Threads::Main } else { Threads::All },
             )?;
             let per = measured.per_element;
             eprintln!("    {per:.0} instructions per {}", if group == "spans" { "span" } else { "data point" });

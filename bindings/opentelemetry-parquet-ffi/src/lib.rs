@@ -234,7 +234,7 @@ impl OtlpLibrary {
 
     fn traces(&self, batch: &[u8]) -> Result<u64, OtlpError> {
         let request = batch::traces(batch).map_err(OtlpError::Decode)?;
-        Ok(self.inner.export_otlp_traces(&request)? as u64)
+        Ok(self.inner.export_otlp_traces_owned(request)? as u64)
     }
 
     fn metrics(&self, batch: &[u8]) -> Result<u64, OtlpError> {

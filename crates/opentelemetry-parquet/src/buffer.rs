@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use arrow_array::RecordBatch;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
 
@@ -24,6 +25,16 @@ pub(crate) struct Chunk {
     pub(crate) bytes: usize,
 }
 
+/// An export the buffer holds as it came, measured, until the writer appends it to the builders
+/// (on its own thread, outside the lock): the exports that hand their data over.
+#[derive(Debug)]
+pub(crate) enum Deferred {
+    /// SDK spans (`span_exporter()`, `export_traces`).
+    SdkSpans(PreparedSdkSpans),
+    /// An owned OTLP request (`export_otlp_traces_owned`, `export_otlp_traces_bytes`).
+    OtlpTraces(Box<ExportTraceServiceRequest>, PreparedTraces),
+}
+
 /// Buffered rows. Appends never fail half-way: every export is measured and validated whole
 /// before the first row is appended (see [`crate::size`]), and rendering is infallible.
 #[derive(Debug, Default)]
@@ -31,9 +42,9 @@ pub(crate) struct Buffer {
     builders: BTreeMap<(Table, Partition), (TableBuilder, usize)>,
     /// Builders that reached [`MAX_CHUNK_BYTES`]; each becomes a chunk of its own.
     sealed: Vec<(Table, Partition, TableBuilder, usize)>,
-    /// SDK span exports accepted as they came (counted in `rows` and `bytes`), appended to
-    /// builders by the writer: see [`PreparedSdkSpans`].
-    deferred: Vec<PreparedSdkSpans>,
+    /// Exports accepted as they came (counted in `rows` and `bytes`), appended to builders by
+    /// the writer: see [`PreparedSdkSpans`].
+    deferred: Vec<Deferred>,
     rows: usize,
     bytes: usize,
 }
@@ -96,22 +107,39 @@ impl Buffer {
         }
     }
 
-    /// Accepts SDK spans as they are; [`take_deferred`](Self::take_deferred) hands them to the
+    /// Accepts an export as it is; [`take_deferred`](Self::take_deferred) hands it to the
     /// writer. Returns the rows accepted.
-    pub(crate) fn defer_sdk_spans(&mut self, prepared: PreparedSdkSpans) -> usize {
-        let rows = prepared.spans.len();
+    pub(crate) fn defer(&mut self, export: Deferred) -> usize {
+        let (rows, bytes) = match &export {
+            Deferred::SdkSpans(p) => (p.rows.len(), p.bytes),
+            Deferred::OtlpTraces(_, p) => (p.rows.len(), p.bytes),
+        };
         self.rows += rows;
-        self.bytes += prepared.bytes;
-        self.deferred.push(prepared);
+        self.bytes += bytes;
+        self.deferred.push(export);
         rows
     }
 
-    /// The deferred SDK span exports, with the bytes they were measured at. They stay counted in
-    /// the buffer's rows and bytes until [`take`](Self::take).
-    pub(crate) fn take_deferred(&mut self) -> (Vec<PreparedSdkSpans>, usize) {
+    /// The deferred exports, with the bytes they were measured at. They stay counted in the
+    /// buffer's rows and bytes until [`take`](Self::take).
+    pub(crate) fn take_deferred(&mut self) -> (Vec<Deferred>, usize) {
         let deferred = std::mem::take(&mut self.deferred);
-        let bytes = deferred.iter().map(|d| d.bytes).sum();
+        let bytes = deferred
+            .iter()
+            .map(|d| match d {
+                Deferred::SdkSpans(p) => p.bytes,
+                Deferred::OtlpTraces(_, p) => p.bytes,
+            })
+            .sum();
         (deferred, bytes)
+    }
+
+    /// Appends a deferred export to the builders.
+    pub(crate) fn append_deferred(&mut self, export: &Deferred) -> usize {
+        match export {
+            Deferred::SdkSpans(p) => self.append_sdk_spans(p),
+            Deferred::OtlpTraces(request, p) => self.append_otlp_traces(request, p),
+        }
     }
 
     /// Finishes every builder into record batches and empties the buffer (take the deferred
@@ -133,11 +161,15 @@ impl Buffer {
     }
 
     /// Appends every span of an OTLP request; returns the rows added.
-    pub(crate) fn append_otlp_traces(&mut self, prepared: &PreparedTraces<'_>) -> usize {
+    pub(crate) fn append_otlp_traces(
+        &mut self,
+        request: &ExportTraceServiceRequest,
+        prepared: &PreparedTraces,
+    ) -> usize {
         let mut sizes = prepared.rows.iter();
-        for (resource, scopes) in &prepared.resources {
-            for (scope, spans) in scopes {
-                for span in *spans {
+        for (rs, (resource, scopes)) in request.resource_spans.iter().zip(&prepared.resources) {
+            for (ss, scope) in rs.scope_spans.iter().zip(scopes) {
+                for span in &ss.spans {
                     let bytes = sizes.next().copied().unwrap_or_default();
                     self.traces(span.start_time_unix_nano, bytes).append_otlp(resource, scope, span);
                 }
@@ -321,8 +353,8 @@ mod tests {
         let mut buffer = Buffer::default();
         let first = prepared(5);
         let bytes = first.bytes;
-        assert_eq!(buffer.defer_sdk_spans(first), 5);
-        assert_eq!(buffer.defer_sdk_spans(prepared(3)), 3);
+        assert_eq!(buffer.defer(Deferred::SdkSpans(first)), 5);
+        assert_eq!(buffer.defer(Deferred::SdkSpans(prepared(3))), 3);
         assert_eq!(buffer.rows(), 8);
         assert!(buffer.bytes() > bytes && !buffer.is_empty(), "deferred spans count against the cap");
 
@@ -333,7 +365,7 @@ mod tests {
 
         let mut columns = Buffer::default();
         for d in &deferred {
-            columns.append_sdk_spans(d);
+            columns.append_deferred(d);
         }
         let mut direct = Buffer::default();
         direct.append_sdk_spans(&prepared(5));

@@ -111,16 +111,16 @@ impl PreparedSdkSpans {
     }
 }
 
-/// An OTLP traces request validated, with its resources and scopes rendered and every row
-/// measured (outside the buffer lock).
-pub(crate) struct PreparedTraces<'a> {
-    pub(crate) resources: Vec<(ResourceInfo, PreparedScopeSpans<'a>)>,
+/// An OTLP traces request validated, with its resources and scopes rendered (one per
+/// `ResourceSpans` and `ScopeSpans`, in the request's order) and every row measured (outside
+/// the buffer lock).
+#[derive(Debug)]
+pub(crate) struct PreparedTraces {
+    pub(crate) resources: Vec<(ResourceInfo, Vec<ScopeInfo>)>,
     pub(crate) rows: Vec<usize>,
     /// The bytes the request adds to the buffer, at most.
     pub(crate) bytes: usize,
 }
-
-type PreparedScopeSpans<'a> = Vec<(ScopeInfo, &'a [opentelemetry_proto::tonic::trace::v1::Span])>;
 
 const TRACES_REQUEST: &str = "ExportTraceServiceRequest";
 const METRICS_REQUEST: &str = "ExportMetricsServiceRequest";
@@ -141,8 +141,8 @@ fn otlp_scope(scope: Option<&InstrumentationScope>, schema_url: &str, message: &
     Ok(ScopeInfo::from_otlp(scope, schema_url))
 }
 
-impl<'a> PreparedTraces<'a> {
-    pub(crate) fn new(req: &'a ExportTraceServiceRequest) -> Result<Self> {
+impl PreparedTraces {
+    pub(crate) fn new(req: &ExportTraceServiceRequest) -> Result<Self> {
         let mut tally = Tally::default();
         let mut resources = Vec::with_capacity(req.resource_spans.len());
         for rs in &req.resource_spans {
@@ -155,7 +155,7 @@ impl<'a> PreparedTraces<'a> {
                     let bytes = size::otlp_span(span).map_err(decode_error(TRACES_REQUEST))?;
                     tally.row(Table::Traces, span.start_time_unix_nano, bytes + shared)?;
                 }
-                scopes.push((scope, ss.spans.as_slice()));
+                scopes.push(scope);
             }
             resources.push((resource, scopes));
         }

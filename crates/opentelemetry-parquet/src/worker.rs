@@ -112,16 +112,16 @@ impl Shared {
         }
         // A chunk being written is held twice: as its finished Arrow arrays and as the Parquet
         // encoder's pages of them (a file's column chunks stay in memory until it is closed).
-        // The deferred SDK spans, while they become chunks, are held as spans and as columns.
+        // The deferred exports, while they become chunks, are held as they came and as columns.
         state.in_flight_bytes = 2 * (chunks.iter().map(|c| c.bytes).sum::<usize>() + deferred_bytes);
         drop(state);
 
-        // The SDK spans exporters handed over become columns here, off the exporting threads and
-        // outside the lock (in chunks of their own).
+        // The exports that handed their data over become columns here, off the exporting threads
+        // and outside the lock (in chunks of their own).
         if !deferred.is_empty() {
             let mut columns = Buffer::default();
-            for spans in &deferred {
-                columns.append_sdk_spans(spans);
+            for export in &deferred {
+                columns.append_deferred(export);
             }
             drop(deferred);
             match columns.take() {

@@ -34,7 +34,12 @@ fn roundtrip_traces(request: &ExportTraceServiceRequest, format: StorageFormat) 
     let dir = tempfile::tempdir().expect("tempdir");
     let library = OtlpLibrary::new(Config::builder().output_dir(dir.path()).format(format).build().expect("config"))
         .expect("library");
-    let accepted = library.export_otlp_traces(request).expect("export");
+    // Both ways in: appended at once (Parquet cases), kept as it is for the writer (Arrow IPC).
+    let accepted = match format {
+        StorageFormat::Parquet => library.export_otlp_traces(request),
+        _ => library.export_otlp_traces_owned(request.clone()),
+    }
+    .expect("export");
     let spans: usize = request.resource_spans.iter().flat_map(|rs| &rs.scope_spans).map(|ss| ss.spans.len()).sum();
     assert_eq!(accepted, spans, "export_otlp_traces returns the number of spans");
     library.shutdown().expect("shutdown");
@@ -757,8 +762,7 @@ fn traces_of(spans: Vec<Span>) -> ExportTraceServiceRequest {
     }
 }
 
-#[test]
-fn kitchen_sink_traces_round_trip() {
+fn kitchen_sink_traces() -> ExportTraceServiceRequest {
     let span = Span {
         trace_id: (0..16).collect(),
         span_id: (0..8).collect(),
@@ -789,7 +793,7 @@ fn kitchen_sink_traces_round_trip() {
         dropped_links_count: 5,
         status: Some(Status { message: "boom".into(), code: 2 }),
     };
-    let request = ExportTraceServiceRequest {
+    ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
             resource: Some(kitchen_sink_resource()),
             scope_spans: vec![ScopeSpans {
@@ -799,7 +803,12 @@ fn kitchen_sink_traces_round_trip() {
             }],
             schema_url: "resource schema".into(),
         }],
-    };
+    }
+}
+
+#[test]
+fn kitchen_sink_traces_round_trip() {
+    let request = kitchen_sink_traces();
     for format in FORMATS {
         let back = roundtrip_traces(&request, format);
         // Nothing here needs normalizing: the read-back is the request itself.
@@ -1063,4 +1072,29 @@ fn every_file_records_its_schema_version_and_newer_versions_are_refused() {
     let err = StoreReader::new(dir.path()).read_traces().unwrap_err();
     assert!(matches!(err, OtlpError::InvalidStoreFile { .. }), "{err:?}");
     assert!(err.to_string().contains(&format!("schema version {future}")), "{err}");
+}
+
+/// `export_otlp_traces_owned` (the request kept as it is and turned into columns by the writer)
+/// stores the same rows as `export_otlp_traces` (appended at once), and so does the bytes path.
+#[test]
+fn an_owned_request_stores_the_rows_of_a_borrowed_one() {
+    let mut request = kitchen_sink_traces();
+    let mut more =
+        traces_of(vec![simple_span("second", HOUR + 10, HOUR + 20), simple_span("third", HOUR + 30, HOUR + 5)]);
+    request.resource_spans.append(&mut more.resource_spans);
+    let store = |export: &dyn Fn(&OtlpLibrary) -> usize| {
+        let dir = tempfile::tempdir().unwrap();
+        let library = OtlpLibrary::new(Config::builder().output_dir(dir.path()).build().unwrap()).unwrap();
+        assert_eq!(export(&library), 3);
+        library.shutdown().unwrap();
+        let batches = StoreReader::new(dir.path()).read_batches(opentelemetry_parquet::Table::Traces).unwrap();
+        (batches, StoreReader::new(dir.path()).read_traces().unwrap())
+    };
+    let (by_ref, read_by_ref) = store(&|l| l.export_otlp_traces(&request).unwrap());
+    let (owned, read_owned) = store(&|l| l.export_otlp_traces_owned(request.clone()).unwrap());
+    let (bytes, _) = store(&|l| l.export_otlp_traces_bytes(&request.encode_to_vec()).unwrap());
+    assert_eq!(by_ref, owned);
+    assert_eq!(by_ref, bytes);
+    same_items(&flatten_traces(&request), &flatten_traces(&read_owned)).unwrap();
+    same_items(&flatten_traces(&read_by_ref), &flatten_traces(&read_owned)).unwrap();
 }

@@ -12,6 +12,7 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use parquet::arrow::arrow_writer::ArrowWriterOptions;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression as ParquetCompression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
@@ -171,7 +172,10 @@ impl Writer {
                     .properties(chunk.table)
                     .and_then(|props| crate::encoding::for_batch(&props, self.parquet_compression(), &chunk.batch))
                     .map_err(parquet_err)?;
-                let mut w = ArrowWriter::try_new(BufWriter::new(file), chunk.batch.schema(), Some(props))
+                // Without the `ARROW:schema` copy of the schema (base64 IPC, about 6 KB a file):
+                // the Parquet schema already says everything every reader needs.
+                let options = ArrowWriterOptions::new().with_properties(props).with_skip_arrow_metadata(true);
+                let mut w = ArrowWriter::try_new_with_options(BufWriter::new(file), chunk.batch.schema(), options)
                     .map_err(parquet_err)?;
                 w.write(&chunk.batch).map_err(parquet_err)?;
                 w.into_inner().map_err(parquet_err)?.into_inner().map_err(|e| OtlpError::io(path, e.into_error()))?

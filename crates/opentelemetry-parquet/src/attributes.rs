@@ -8,7 +8,7 @@
 //! without a value; for arrays and key-value lists the whole value as OTLP/JSON
 //! (`{"arrayValue":{...}}`, `{"kvlistValue":{...}}`) in place of a code. A span with 4 string,
 //! 3 int, 2 double and 1 bool attributes has `XTypes` = `ssssiiiddb`: a few bytes that
-//! dictionary-encode to almost nothing, where a twin map would repeat every key. Together the
+//! compress to almost nothing, where a twin map would repeat every key. Together the
 //! two columns give back the exact `AnyValue`.
 //!
 //! Files of schema version 1 (see [`SCHEMA_VERSION`](crate::SCHEMA_VERSION)) have a

@@ -8,8 +8,9 @@
 //! without a bound.
 //!
 //! The measure is an upper bound of what the column builders hold for the row: each string
-//! value costs its bytes plus a 4-byte offset, each attribute costs its key twice (the value
-//! map and its `Types` twin), each fixed-width value 8 bytes.
+//! value costs its bytes plus a 4-byte offset, each attribute costs its key twice (what schema
+//! version 1's `XTypes` twin map held; version 2 holds a one-byte code instead, so the bound
+//! only got looser), each fixed-width value 8 bytes.
 
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 

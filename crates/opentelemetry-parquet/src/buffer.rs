@@ -112,7 +112,7 @@ impl Buffer {
     pub(crate) fn defer(&mut self, export: Deferred) -> usize {
         let (rows, bytes) = match &export {
             Deferred::SdkSpans(p) => (p.rows.len(), p.bytes),
-            Deferred::OtlpTraces(_, p) => (p.rows.len(), p.bytes),
+            Deferred::OtlpTraces(_, p) => (p.rows.len(), p.bytes + p.held),
         };
         self.rows += rows;
         self.bytes += bytes;
@@ -128,7 +128,7 @@ impl Buffer {
             .iter()
             .map(|d| match d {
                 Deferred::SdkSpans(p) => p.bytes,
-                Deferred::OtlpTraces(_, p) => p.bytes,
+                Deferred::OtlpTraces(_, p) => p.bytes + p.held,
             })
             .sum();
         (deferred, bytes)

@@ -149,7 +149,7 @@ impl OtlpLibrary {
     pub fn export_otlp_traces_owned(&self, request: ExportTraceServiceRequest) -> Result<usize> {
         let shared = self.handle.shared()?;
         let prepared = PreparedTraces::new(&request)?;
-        shared.ingest(prepared.bytes, |b| b.defer(Deferred::OtlpTraces(Box::new(request), prepared)))
+        shared.ingest(prepared.bytes + prepared.held, |b| b.defer(Deferred::OtlpTraces(Box::new(request), prepared)))
     }
 
     /// Stores a decoded OTLP metrics request; returns the data points accepted.

@@ -102,12 +102,15 @@ impl PreparedSdkSpans {
         let scopes = sdk_span_scopes(&spans);
         let mut tally = Tally::default();
         let resource_bytes = resource.bytes();
+        let mut held = 0;
         for (span, scope) in spans.iter().zip(scopes_for(&scopes)) {
             let bytes = size::sdk_span(span) + resource_bytes + scope.bytes();
             tally.row(Table::Traces, to_nanos(span.start_time), bytes)?;
+            held += size::sdk_span_held(span);
         }
         let (rows, bytes) = tally.finish();
-        Ok(PreparedSdkSpans { resource, spans, scopes, rows, bytes })
+        // Held as they came until the writer appends them: both count while it does.
+        Ok(PreparedSdkSpans { resource, spans, scopes, rows, bytes: bytes + held })
     }
 }
 
@@ -120,6 +123,9 @@ pub(crate) struct PreparedTraces {
     pub(crate) rows: Vec<usize>,
     /// The bytes the request adds to the buffer, at most.
     pub(crate) bytes: usize,
+    /// The memory the request itself takes, counted on top of `bytes` while the buffer holds
+    /// it as it came (`export_otlp_traces_owned`).
+    pub(crate) held: usize,
 }
 
 const TRACES_REQUEST: &str = "ExportTraceServiceRequest";
@@ -144,6 +150,7 @@ fn otlp_scope(scope: Option<&InstrumentationScope>, schema_url: &str, message: &
 impl PreparedTraces {
     pub(crate) fn new(req: &ExportTraceServiceRequest) -> Result<Self> {
         let mut tally = Tally::default();
+        let mut held = 0;
         let mut resources = Vec::with_capacity(req.resource_spans.len());
         for rs in &req.resource_spans {
             let resource = otlp_resource(rs.resource.as_ref(), &rs.schema_url, TRACES_REQUEST)?;
@@ -154,13 +161,14 @@ impl PreparedTraces {
                 for span in &ss.spans {
                     let bytes = size::otlp_span(span).map_err(decode_error(TRACES_REQUEST))?;
                     tally.row(Table::Traces, span.start_time_unix_nano, bytes + shared)?;
+                    held += size::otlp_span_held(span, bytes);
                 }
                 scopes.push(scope);
             }
             resources.push((resource, scopes));
         }
         let (rows, bytes) = tally.finish();
-        Ok(PreparedTraces { resources, rows, bytes })
+        Ok(PreparedTraces { resources, rows, bytes, held })
     }
 }
 

@@ -185,6 +185,78 @@ pub(crate) fn sdk_span(s: &opentelemetry_sdk::trace::SpanData) -> usize {
     total
 }
 
+/// What a heap allocation costs beyond its bytes (the allocator's header and rounding).
+const ALLOCATION_BYTES: usize = 16;
+
+/// The memory an SDK span takes while the buffer holds it as it came (see
+/// [`PreparedSdkSpans`](crate::prepare::PreparedSdkSpans)): its struct, the attribute, event and
+/// link vectors and every string on the heap. Counted on top of [`sdk_span`] for a deferred
+/// span, since both exist while the writer turns it into columns.
+pub(crate) fn sdk_span_held(s: &opentelemetry_sdk::trace::SpanData) -> usize {
+    use std::mem::size_of;
+    let attrs = |attrs: &[opentelemetry::KeyValue]| -> usize {
+        ALLOCATION_BYTES
+            + attrs.capacity_hint() * size_of::<opentelemetry::KeyValue>()
+            + attrs.iter().map(|kv| kv.key.as_str().len() + ALLOCATION_BYTES + sdk_value_held(&kv.value)).sum::<usize>()
+    };
+    let mut total =
+        size_of::<opentelemetry_sdk::trace::SpanData>() + s.name.len() + ALLOCATION_BYTES + attrs(&s.attributes);
+    if let opentelemetry::trace::Status::Error { description } = &s.status {
+        total += description.len() + ALLOCATION_BYTES;
+    }
+    total += s.span_context.trace_state().header().len();
+    for e in s.events.iter() {
+        total += size_of::<opentelemetry::trace::Event>() + e.name.len() + ALLOCATION_BYTES + attrs(&e.attributes);
+    }
+    for l in s.links.iter() {
+        total += size_of::<opentelemetry::trace::Link>()
+            + l.span_context.trace_state().header().len()
+            + attrs(&l.attributes);
+    }
+    total + ALLOCATION_BYTES * 2
+}
+
+trait CapacityHint {
+    fn capacity_hint(&self) -> usize;
+}
+
+impl<T> CapacityHint for [T] {
+    /// A vector's capacity is at most twice its length after growth by doubling.
+    fn capacity_hint(&self) -> usize {
+        self.len().next_power_of_two()
+    }
+}
+
+fn sdk_value_held(value: &opentelemetry::Value) -> usize {
+    use opentelemetry::{Array, Value as V};
+    match value {
+        V::Bool(_) | V::I64(_) | V::F64(_) => 0,
+        V::String(s) => s.as_str().len() + ALLOCATION_BYTES,
+        V::Array(Array::String(v)) => {
+            v.iter().map(|s| s.as_str().len() + ALLOCATION_BYTES + 24).sum::<usize>() + ALLOCATION_BYTES
+        }
+        V::Array(Array::Bool(v)) => v.len() + ALLOCATION_BYTES,
+        V::Array(Array::I64(v)) => 8 * v.len() + ALLOCATION_BYTES,
+        V::Array(Array::F64(v)) => 8 * v.len() + ALLOCATION_BYTES,
+        other => other.to_string().len() + ALLOCATION_BYTES,
+    }
+}
+
+/// The memory an OTLP span takes while the buffer holds its request as it came: its struct, its
+/// IDs and vectors, and at most its builder measure again for the strings and values on the heap.
+/// Counted on top of [`otlp_span`] for a deferred request.
+pub(crate) fn otlp_span_held(s: &opentelemetry_proto::tonic::trace::v1::Span, measured: usize) -> usize {
+    use opentelemetry_proto::tonic::common::v1::KeyValue;
+    use std::mem::size_of;
+    let entries = s.attributes.len()
+        + s.events.iter().map(|e| e.attributes.len() + 1).sum::<usize>()
+        + s.links.iter().map(|l| l.attributes.len() + 1).sum::<usize>();
+    size_of::<opentelemetry_proto::tonic::trace::v1::Span>()
+        + entries * (size_of::<KeyValue>() + 2 * ALLOCATION_BYTES)
+        + 8 * ALLOCATION_BYTES
+        + measured
+}
+
 /// Bytes of data point `i` of an OTLP metric, without its resource, scope and metric identity.
 pub(crate) fn otlp_point(data: &opentelemetry_proto::tonic::metrics::v1::metric::Data, i: usize) -> Measured {
     use opentelemetry_proto::tonic::metrics::v1::{metric::Data, Exemplar};

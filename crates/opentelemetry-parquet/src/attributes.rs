@@ -413,10 +413,10 @@ fn parse_otlp_json(json: &serde_json::Value) -> Result<Option<any_value::Value>,
 /// readable.
 const READ_DEPTH: usize = 64;
 
-/// The bracket nesting depth of a JSON text (outside strings), in one pass without recursion.
-fn json_depth(json: &str) -> usize {
-    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
-    for b in json.bytes() {
+/// The brackets of a JSON text outside its strings, in order: (byte offset, `true` for `{`/`[`).
+fn json_brackets(json: &str) -> impl Iterator<Item = (usize, bool)> + '_ {
+    let (mut in_string, mut escaped) = (false, false);
+    json.bytes().enumerate().filter_map(move |(i, b)| {
         if in_string {
             match b {
                 _ if escaped => escaped = false,
@@ -424,16 +424,27 @@ fn json_depth(json: &str) -> usize {
                 b'"' => in_string = false,
                 _ => {}
             }
-            continue;
+            return None;
         }
         match b {
             b'"' => in_string = true,
-            b'{' | b'[' => {
-                depth += 1;
-                max = max.max(depth);
-            }
-            b'}' | b']' => depth = depth.saturating_sub(1),
+            b'{' | b'[' => return Some((i, true)),
+            b'}' | b']' => return Some((i, false)),
             _ => {}
+        }
+        None
+    })
+}
+
+/// The bracket nesting depth of a JSON text (outside strings), in one pass without recursion.
+fn json_depth(json: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    for (_, open) in json_brackets(json) {
+        if open {
+            depth += 1;
+            max = max.max(depth);
+        } else {
+            depth = depth.saturating_sub(1);
         }
     }
     max
@@ -476,27 +487,15 @@ pub(crate) fn type_entries(types: &str) -> impl Iterator<Item = Result<&str, Str
 
 /// The length of the JSON object at the start of `s`, `None` if it does not end.
 fn json_object_len(s: &str) -> Option<usize> {
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for (i, b) in s.bytes().enumerate() {
-        if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
+    let mut depth = 0usize;
+    for (i, open) in json_brackets(s) {
+        if open {
+            depth += 1;
+        } else {
+            depth = depth.checked_sub(1)?;
+            if depth == 0 {
+                return Some(i + 1);
             }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return Some(i + 1);
-                }
-            }
-            _ => {}
         }
     }
     None

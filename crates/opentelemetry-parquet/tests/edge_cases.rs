@@ -9,6 +9,8 @@
 //! impossible to create until it is removed.
 //!
 
+mod common;
+
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -221,21 +223,7 @@ fn sorted(ids: impl IntoIterator<Item = u64>) -> Vec<u64> {
 
 /// Stored metric data points over all metric tables.
 fn stored_metric_points(dir: &Path) -> usize {
-    let request = StoreReader::new(dir).read_metrics().unwrap();
-    request
-        .resource_metrics
-        .iter()
-        .flat_map(|rm| &rm.scope_metrics)
-        .flat_map(|sm| &sm.metrics)
-        .map(|m| match &m.data {
-            Some(metric::Data::Gauge(g)) => g.data_points.len(),
-            Some(metric::Data::Sum(s)) => s.data_points.len(),
-            Some(metric::Data::Histogram(h)) => h.data_points.len(),
-            Some(metric::Data::ExponentialHistogram(h)) => h.data_points.len(),
-            Some(metric::Data::Summary(s)) => s.data_points.len(),
-            None => 0,
-        })
-        .sum()
+    common::data_points(&StoreReader::new(dir).read_metrics().unwrap())
 }
 
 fn all_files(dir: &Path) -> Vec<PathBuf> {

@@ -35,6 +35,23 @@ pub(crate) enum Deferred {
     OtlpTraces(Box<ExportTraceServiceRequest>, PreparedTraces),
 }
 
+impl Deferred {
+    fn rows(&self) -> usize {
+        match self {
+            Deferred::SdkSpans(p) => p.rows.len(),
+            Deferred::OtlpTraces(_, p) => p.rows.len(),
+        }
+    }
+
+    /// What it counts against the cap: its rows' measure and the memory of what it holds.
+    pub(crate) fn bytes(&self) -> usize {
+        match self {
+            Deferred::SdkSpans(p) => p.bytes,
+            Deferred::OtlpTraces(_, p) => p.bytes + p.held,
+        }
+    }
+}
+
 /// Buffered rows. Appends never fail half-way: every export is measured and validated whole
 /// before the first row is appended (see [`crate::size`]), and rendering is infallible.
 #[derive(Debug, Default)]
@@ -110,12 +127,9 @@ impl Buffer {
     /// Accepts an export as it is; [`take_deferred`](Self::take_deferred) hands it to the
     /// writer. Returns the rows accepted.
     pub(crate) fn defer(&mut self, export: Deferred) -> usize {
-        let (rows, bytes) = match &export {
-            Deferred::SdkSpans(p) => (p.rows.len(), p.bytes),
-            Deferred::OtlpTraces(_, p) => (p.rows.len(), p.bytes + p.held),
-        };
+        let rows = export.rows();
         self.rows += rows;
-        self.bytes += bytes;
+        self.bytes += export.bytes();
         self.deferred.push(export);
         rows
     }
@@ -124,13 +138,7 @@ impl Buffer {
     /// buffer's rows and bytes until [`take`](Self::take).
     pub(crate) fn take_deferred(&mut self) -> (Vec<Deferred>, usize) {
         let deferred = std::mem::take(&mut self.deferred);
-        let bytes = deferred
-            .iter()
-            .map(|d| match d {
-                Deferred::SdkSpans(p) => p.bytes,
-                Deferred::OtlpTraces(_, p) => p.bytes + p.held,
-            })
-            .sum();
+        let bytes = deferred.iter().map(Deferred::bytes).sum();
         (deferred, bytes)
     }
 

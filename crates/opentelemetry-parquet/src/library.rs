@@ -106,8 +106,8 @@ impl OtlpLibrary {
     /// builders (see [`PreparedSdkSpans`]).
     pub(crate) fn export_span_data(&self, spans: Vec<SpanData>, resource: Arc<ResourceInfo>) -> Result<usize> {
         let shared = self.handle.shared()?;
-        let prepared = PreparedSdkSpans::new(resource, spans)?;
-        shared.ingest(prepared.bytes, |b| b.defer(Deferred::SdkSpans(prepared)))
+        let export = Deferred::SdkSpans(PreparedSdkSpans::new(resource, spans)?);
+        shared.ingest(export.bytes(), |b| b.defer(export))
     }
 
     /// Stores the SDK's metrics, taking ownership; the rows are identical to
@@ -149,7 +149,8 @@ impl OtlpLibrary {
     pub fn export_otlp_traces_owned(&self, request: ExportTraceServiceRequest) -> Result<usize> {
         let shared = self.handle.shared()?;
         let prepared = PreparedTraces::new(&request)?;
-        shared.ingest(prepared.bytes + prepared.held, |b| b.defer(Deferred::OtlpTraces(Box::new(request), prepared)))
+        let export = Deferred::OtlpTraces(Box::new(request), prepared);
+        shared.ingest(export.bytes(), |b| b.defer(export))
     }
 
     /// Stores a decoded OTLP metrics request; returns the data points accepted.

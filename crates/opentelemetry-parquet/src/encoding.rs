@@ -28,6 +28,7 @@ use parquet::basic::{Compression, Encoding, LogicalType, Type as PhysicalType};
 use parquet::errors::ParquetError;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::{ColumnPath, SchemaDescriptor};
 
 /// The key under which every file records its [`SCHEMA_VERSION`], in the Parquet footer's
 /// key-value metadata and in the Arrow schema metadata (Arrow IPC files).
@@ -57,28 +58,40 @@ pub(crate) fn with_version_metadata(batch: &RecordBatch) -> Result<RecordBatch, 
 /// a file of a few hundred rows and 60 columns was an eighth of the flush.
 pub(crate) const COMPRESS_MIN_BYTES: usize = 4096;
 
-/// `properties` (of a table whose files use `compression`) with compression turned off for the
-/// leaf columns of `batch` smaller than [`COMPRESS_MIN_BYTES`].
-pub(crate) fn for_batch(
-    properties: &WriterProperties,
+/// How a table's files are written: its writer properties and its leaf columns, made once.
+#[derive(Debug)]
+pub(crate) struct TableEncoding {
+    properties: WriterProperties,
     compression: Compression,
-    batch: &RecordBatch,
-) -> Result<WriterProperties, ParquetError> {
-    if compression == Compression::UNCOMPRESSED {
-        return Ok(properties.clone());
+    /// The schema's leaf columns, in Parquet's order.
+    leaves: Vec<ColumnPath>,
+}
+
+impl TableEncoding {
+    pub(crate) fn new(schema: &Schema, compression: Compression) -> Result<Self, ParquetError> {
+        let descriptor = ArrowSchemaConverter::new().convert(schema)?;
+        let leaves = descriptor.columns().iter().map(|c| c.path().clone()).collect();
+        Ok(TableEncoding { properties: writer_properties(&descriptor, compression), compression, leaves })
     }
-    let descriptor = ArrowSchemaConverter::new().convert(&batch.schema())?;
-    let mut sizes = Vec::with_capacity(descriptor.num_columns());
-    for column in batch.columns() {
-        leaf_sizes(column, &mut sizes);
-    }
-    let mut builder = properties.clone().into_builder();
-    for (column, size) in descriptor.columns().iter().zip(sizes) {
-        if size < COMPRESS_MIN_BYTES {
-            builder = builder.set_column_compression(column.path().clone(), Compression::UNCOMPRESSED);
+
+    /// The writer properties for `batch` (rows of this table): compression turned off for its
+    /// leaf columns smaller than [`COMPRESS_MIN_BYTES`].
+    pub(crate) fn for_batch(&self, batch: &RecordBatch) -> WriterProperties {
+        if self.compression == Compression::UNCOMPRESSED {
+            return self.properties.clone();
         }
+        let mut sizes = Vec::with_capacity(self.leaves.len());
+        for column in batch.columns() {
+            leaf_sizes(column, &mut sizes);
+        }
+        let mut builder = self.properties.clone().into_builder();
+        for (path, size) in self.leaves.iter().zip(sizes) {
+            if size < COMPRESS_MIN_BYTES {
+                builder = builder.set_column_compression(path.clone(), Compression::UNCOMPRESSED);
+            }
+        }
+        builder.build()
     }
-    Ok(builder.build())
 }
 
 /// The bytes of each leaf column of `array`, in Parquet's leaf order (depth first).
@@ -109,9 +122,8 @@ const STATISTICS: [&str; 6] = ["Timestamp", "TimeUnix", "StartTimeUnix", "Servic
 /// Top-level columns that are dictionary-encoded: what queries group by.
 const DICTIONARY: [&str; 3] = ["ServiceName", "SpanName", "MetricName"];
 
-/// The writer properties of a table's files.
-pub(crate) fn writer_properties(schema: &Schema, compression: Compression) -> Result<WriterProperties, ParquetError> {
-    let descriptor = ArrowSchemaConverter::new().convert(schema)?;
+/// The writer properties of a table's files (its Parquet schema `descriptor`).
+fn writer_properties(descriptor: &SchemaDescriptor, compression: Compression) -> WriterProperties {
     let mut builder = WriterProperties::builder()
         .set_compression(compression)
         .set_statistics_enabled(EnabledStatistics::None)
@@ -136,7 +148,7 @@ pub(crate) fn writer_properties(schema: &Schema, compression: Compression) -> Re
             builder = builder.set_column_statistics_enabled(path.clone(), EnabledStatistics::Chunk);
         }
     }
-    Ok(builder.build())
+    builder.build()
 }
 
 #[cfg(test)]
@@ -148,7 +160,8 @@ mod tests {
 
     #[test]
     fn times_are_delta_encoded_ids_undictionaried_and_only_filter_columns_have_statistics() {
-        let props = writer_properties(&Table::Traces.schema(), Compression::UNCOMPRESSED).unwrap();
+        let descriptor = ArrowSchemaConverter::new().convert(&Table::Traces.schema()).unwrap();
+        let props = writer_properties(&descriptor, Compression::UNCOMPRESSED);
         let col = |p: &str| ColumnPath::new(p.split('.').map(str::to_owned).collect());
         assert_eq!(props.encoding(&col("Timestamp")), Some(Encoding::DELTA_BINARY_PACKED));
         assert_eq!(props.encoding(&col("Events.list.item.Timestamp")), Some(Encoding::DELTA_BINARY_PACKED));
@@ -188,8 +201,7 @@ mod batch_tests {
         let small: ArrayRef = Arc::new(Int64Array::from_iter_values(0..400));
         let batch = RecordBatch::try_from_iter([("big", big), ("small", small)]).unwrap();
         let zstd = Compression::ZSTD(ZstdLevel::default());
-        let props = WriterProperties::builder().set_compression(zstd).build();
-        let props = for_batch(&props, zstd, &batch).unwrap();
+        let props = TableEncoding::new(&batch.schema(), zstd).unwrap().for_batch(&batch);
         assert_eq!(props.compression(&ColumnPath::from("big")), zstd);
         assert_eq!(props.compression(&ColumnPath::from("small")), Compression::UNCOMPRESSED);
     }

@@ -15,10 +15,10 @@ use std::sync::Mutex;
 use parquet::arrow::arrow_writer::ArrowWriterOptions;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression as ParquetCompression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
 
 use crate::buffer::Chunk;
 use crate::config::{Compression, Config, StorageFormat};
+use crate::encoding::TableEncoding;
 use crate::error::{OtlpError, Result};
 use crate::retention::RetentionStats;
 use crate::store_lock::WriterLock;
@@ -42,8 +42,8 @@ pub(crate) struct Writer {
     identity: Mutex<Identity>,
     /// Orphans removed by [`check_dir`](Self::check_dir), not yet reported.
     startup_orphans: Mutex<RetentionStats>,
-    /// The Parquet writer properties of each table (in [`Table::ALL`] order), made once.
-    properties: [std::sync::OnceLock<WriterProperties>; Table::ALL.len()],
+    /// How each table's Parquet files are written (in [`Table::ALL`] order), made once.
+    encodings: [std::sync::OnceLock<TableEncoding>; Table::ALL.len()],
 }
 
 /// A writer's identity in the store and the files it published for retention to spare.
@@ -66,7 +66,7 @@ impl Writer {
             compression: config.compression(),
             identity: Mutex::new(Identity::default()),
             startup_orphans: Mutex::new(RetentionStats::default()),
-            properties: Default::default(),
+            encodings: Default::default(),
         }
     }
 
@@ -168,10 +168,7 @@ impl Writer {
         let file = match self.format {
             StorageFormat::Parquet => {
                 let parquet_err = |source| OtlpError::Parquet { path: path.to_path_buf(), source };
-                let props = self
-                    .properties(chunk.table)
-                    .and_then(|props| crate::encoding::for_batch(&props, self.parquet_compression(), &chunk.batch))
-                    .map_err(parquet_err)?;
+                let props = self.encoding(chunk.table).map_err(parquet_err)?.for_batch(&chunk.batch);
                 // Without the `ARROW:schema` copy of the schema (base64 IPC, about 6 KB a file):
                 // the Parquet schema already says everything every reader needs.
                 let options = ArrowWriterOptions::new().with_properties(props).with_skip_arrow_metadata(true);
@@ -202,14 +199,14 @@ impl Writer {
         file.sync_all().map_err(|e| OtlpError::io(path, e))
     }
 
-    /// The writer properties of `table`'s files (see [`encoding`](crate::encoding)).
-    fn properties(&self, table: Table) -> std::result::Result<WriterProperties, parquet::errors::ParquetError> {
-        let slot = &self.properties[Table::ALL.iter().position(|t| *t == table).unwrap_or_default()];
-        if let Some(props) = slot.get() {
-            return Ok(props.clone());
+    /// How `table`'s files are written (see [`encoding`](crate::encoding)).
+    fn encoding(&self, table: Table) -> std::result::Result<&TableEncoding, parquet::errors::ParquetError> {
+        let slot = &self.encodings[Table::ALL.iter().position(|t| *t == table).unwrap_or_default()];
+        if let Some(encoding) = slot.get() {
+            return Ok(encoding);
         }
-        let props = crate::encoding::writer_properties(&table.schema(), self.parquet_compression())?;
-        Ok(slot.get_or_init(|| props).clone())
+        let encoding = TableEncoding::new(&table.schema(), self.parquet_compression())?;
+        Ok(slot.get_or_init(|| encoding))
     }
 
     fn parquet_compression(&self) -> ParquetCompression {

@@ -196,7 +196,8 @@ pub(crate) fn sdk_span_held(s: &opentelemetry_sdk::trace::SpanData) -> usize {
     use std::mem::size_of;
     let attrs = |attrs: &[opentelemetry::KeyValue]| -> usize {
         ALLOCATION_BYTES
-            + attrs.capacity_hint() * size_of::<opentelemetry::KeyValue>()
+            // A vector grown by doubling has at most the next power of two of its length.
+            + attrs.len().next_power_of_two() * size_of::<opentelemetry::KeyValue>()
             + attrs.iter().map(|kv| kv.key.as_str().len() + ALLOCATION_BYTES + sdk_value_held(&kv.value)).sum::<usize>()
     };
     let mut total =
@@ -214,17 +215,6 @@ pub(crate) fn sdk_span_held(s: &opentelemetry_sdk::trace::SpanData) -> usize {
             + attrs(&l.attributes);
     }
     total + ALLOCATION_BYTES * 2
-}
-
-trait CapacityHint {
-    fn capacity_hint(&self) -> usize;
-}
-
-impl<T> CapacityHint for [T] {
-    /// A vector's capacity is at most twice its length after growth by doubling.
-    fn capacity_hint(&self) -> usize {
-        self.len().next_power_of_two()
-    }
 }
 
 fn sdk_value_held(value: &opentelemetry::Value) -> usize {

@@ -32,6 +32,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from arrow_rows import int_times
 from opentelemetry import trace
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
@@ -519,21 +520,11 @@ def on_files(store: Store, sql: str) -> str:
     return sql
 
 
-def _int_times(t: pa.DataType) -> pa.DataType:
-    if pa.types.is_timestamp(t):
-        return pa.int64()
-    if pa.types.is_list(t):
-        return pa.list_(t.value_field.with_type(_int_times(t.value_type)))
-    if pa.types.is_struct(t):
-        return pa.struct([t.field(i).with_type(_int_times(t.field(i).type)) for i in range(t.num_fields)])
-    return t
-
-
 def query(sql: str) -> list[dict[str, Any]]:
     """Rows of a ClickHouse query, times (also in arrays) as integer nanoseconds."""
     result = chdb.query(sql, "ArrowTable")
     assert isinstance(result, pa.Table), result
-    schema = pa.schema([field.with_type(_int_times(field.type)) for field in result.schema])
+    schema = pa.schema([field.with_type(int_times(field.type)) for field in result.schema])
     rows: list[dict[str, Any]] = result.cast(schema).to_pylist()
     return rows
 

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+from arrow_rows import int_times
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -182,16 +183,6 @@ def write_rust_spans(output_dir: Path) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def _int_times(t: pa.DataType) -> pa.DataType:
-    if pa.types.is_timestamp(t):
-        return pa.int64()
-    if pa.types.is_list(t):
-        return pa.list_(t.value_field.with_type(_int_times(t.value_type)))
-    if pa.types.is_struct(t):
-        return pa.struct([t.field(i).with_type(_int_times(t.field(i).type)) for i in range(t.num_fields)])
-    return t
-
-
 def traces(output_dir: Path) -> pa.Table:
     table = ds.dataset(str(output_dir / "traces"), format="parquet", partitioning="hive").to_table()
     return table.sort_by("SpanId")
@@ -220,7 +211,7 @@ def test_rust_and_python_store_identical_traces(tmp_path: Path) -> None:
         "consume",
         "internal work",
     ]
-    schema = pa.schema([f.with_type(_int_times(f.type)) for f in rust.schema])
+    schema = pa.schema([f.with_type(int_times(f.type)) for f in rust.schema])
     rust_rows, python_rows = rust.cast(schema), python.cast(schema)
     for name in rust.column_names:
         assert rust_rows.column(name).to_pylist() == python_rows.column(name).to_pylist(), name

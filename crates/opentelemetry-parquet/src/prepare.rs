@@ -2,6 +2,8 @@
 //! traces and metrics): validated (nesting), resources, scopes and metrics rendered, and every
 //! row measured, so that an export is accepted or refused whole before anything is appended.
 
+use std::sync::Arc;
+
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
@@ -9,7 +11,6 @@ use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 use opentelemetry_sdk::trace::SpanData;
-use std::sync::Arc;
 
 use crate::buffer::{builder_bytes, otlp_kind, otlp_times};
 use crate::error::{OtlpError, Result};
@@ -85,7 +86,8 @@ pub(crate) fn scopes_for(runs: &[(ScopeInfo, usize)]) -> impl Iterator<Item = &S
 /// The exporter hands the spans over (the SDK passes them by value), so the buffer keeps them as
 /// they are and the writer appends them to the column builders when it takes the buffer, on its
 /// own thread and outside the lock: the export call only measures and moves them. They count
-/// against the memory cap from the moment they are accepted, by the same measure.
+/// against the memory cap from the moment they are accepted: `bytes` is their rows' measure plus
+/// the memory of the spans themselves (both exist while the writer converts them).
 #[derive(Debug)]
 pub(crate) struct PreparedSdkSpans {
     pub(crate) resource: Arc<ResourceInfo>,

@@ -186,7 +186,7 @@ impl<'p, 'a> Walk<'p, 'a> {
         while let (Some(key), Some(value)) = (items.next(), items.next()) {
             let key = self.str(key)?;
             let value = self.value(value).map_err(|e| format!("attribute {key:?}: {e}"))?;
-            out.push(KeyValue { key: key.to_owned(), value: Some(value) });
+            out.push(KeyValue { key: key.to_owned(), value: Some(value), ..Default::default() });
         }
         Ok(out)
     }

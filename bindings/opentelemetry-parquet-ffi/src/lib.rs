@@ -8,7 +8,7 @@ mod pickle;
 use std::time::Duration;
 
 use opentelemetry_parquet as core;
-use opentelemetry_sdk::metrics::Temporality;
+use opentelemetry_parquet::Temporality;
 
 uniffi::include_scaffolding!("opentelemetry_parquet");
 
@@ -139,9 +139,9 @@ impl ParquetConfig {
             export_timeout_ms: Some(millis(config.export_timeout())),
             temporality: Some(
                 match config.temporality() {
+                    Temporality::Cumulative => "cumulative",
                     Temporality::Delta => "delta",
                     Temporality::LowMemory => "lowmemory",
-                    _ => "cumulative",
                 }
                 .to_owned(),
             ),

@@ -221,6 +221,7 @@ fn run_shape(name: &str, quick: bool) -> Result<(), Box<dyn std::error::Error>> 
                 .map(|i| Kv {
                     key: format!("attribute.{i}"),
                     value: Some(AnyValue { value: Some(any_value::Value::StringValue(format!("value-{i}"))) }),
+                    ..Default::default()
                 })
                 .collect();
             let batch = request(Resource::default(), (0..512).map(|i| span(i, start, attributes.clone())).collect());
@@ -234,6 +235,7 @@ fn run_shape(name: &str, quick: bool) -> Result<(), Box<dyn std::error::Error>> 
                 .map(|i| Kv {
                     key: format!("k{i}"),
                     value: Some(AnyValue { value: Some(any_value::Value::IntValue(i)) }),
+                    ..Default::default()
                 })
                 .collect();
             let wide = request(Resource::default(), vec![span(1, start, attributes)]);
@@ -257,7 +259,7 @@ fn run_shape(name: &str, quick: bool) -> Result<(), Box<dyn std::error::Error>> 
                     let before = reset_peak();
                     let req = request(
                         Resource::default(),
-                        vec![span(1, start, vec![Kv { key: "deep".into(), value: Some(value) }])],
+                        vec![span(1, start, vec![Kv { key: "deep".into(), value: Some(value), ..Default::default() }])],
                     );
                     assert!(thread_library.export_otlp_traces(&req).is_err(), "refused");
                     before

@@ -19,7 +19,7 @@ use std::fmt::Write as _;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, ArrayValue, KeyValue, KeyValueList};
+use crate::proto::common::v1::{any_value, AnyValue, ArrayValue, KeyValue, KeyValueList};
 
 #[cfg(doc)]
 use crate::MAX_VALUE_DEPTH;
@@ -39,45 +39,54 @@ const TYPE_EMPTY: &str = "e";
 /// Type code of a `KeyValue` whose `value` is absent.
 const TYPE_UNSET: &str = "u";
 
-/// A borrowed attribute value from one of the sources we ingest.
-#[derive(Debug, Clone, Copy)]
+/// An attribute value from one of the sources we ingest.
+#[derive(Debug, Clone)]
 pub(crate) enum AttrValue<'a> {
     /// `KeyValue.value` of an OTLP message (`None`: the key has no value).
     Otlp(Option<&'a AnyValue>),
-    /// An OpenTelemetry API value.
-    Sdk(&'a opentelemetry::Value),
+    /// An OpenTelemetry API bool.
+    Bool(bool),
+    /// An OpenTelemetry API int.
+    Int(i64),
+    /// An OpenTelemetry API double.
+    Double(f64),
+    /// An OpenTelemetry API string.
+    Str(&'a str),
+    /// An OpenTelemetry API array (rare), converted to OTLP to share the complex-value path.
+    Any(AnyValue),
+}
+
+/// A `KeyValue` (opentelemetry-proto 0.32 adds `key_strindex`, a reference into a profile's
+/// string table, which other signals leave 0: see [`render`]).
+#[allow(clippy::needless_update)] // not needless with opentelemetry-proto 0.32
+pub(crate) fn key_value(key: String, value: Option<AnyValue>) -> KeyValue {
+    KeyValue { key, value, ..Default::default() }
 }
 
 /// Writes the ClickHouse rendering of `value` into `rendered` (cleared first) and appends its
 /// type code (or OTLP/JSON) to `ty`, the `XTypes` string of the row being built.
-pub(crate) fn render(value: AttrValue<'_>, rendered: &mut String, ty: &mut String) {
+pub(crate) fn render(value: &AttrValue<'_>, rendered: &mut String, ty: &mut String) {
     rendered.clear();
     match value {
         AttrValue::Otlp(None) => ty.push_str(TYPE_UNSET),
         AttrValue::Otlp(Some(any)) => render_any(any.value.as_ref(), rendered, ty),
-        AttrValue::Sdk(v) => match v {
-            opentelemetry::Value::Bool(b) => {
-                rendered.push_str(if *b { "true" } else { "false" });
-                ty.push_str(TYPE_BOOL);
-            }
-            opentelemetry::Value::I64(i) => {
-                rendered.push_str(itoa::Buffer::new().format(*i));
-                ty.push_str(TYPE_INT);
-            }
-            opentelemetry::Value::F64(f) => {
-                write_double(*f, rendered);
-                ty.push_str(TYPE_DOUBLE);
-            }
-            opentelemetry::Value::String(s) => {
-                rendered.push_str(s.as_str());
-                ty.push_str(TYPE_STRING);
-            }
-            // Arrays are rare; convert to OTLP and share the one complex-value path.
-            other => {
-                let any = sdk_value_to_any(other);
-                render_any(any.value.as_ref(), rendered, ty);
-            }
-        },
+        AttrValue::Any(any) => render_any(any.value.as_ref(), rendered, ty),
+        AttrValue::Bool(b) => {
+            rendered.push_str(if *b { "true" } else { "false" });
+            ty.push_str(TYPE_BOOL);
+        }
+        AttrValue::Int(i) => {
+            rendered.push_str(itoa::Buffer::new().format(*i));
+            ty.push_str(TYPE_INT);
+        }
+        AttrValue::Double(f) => {
+            write_double(*f, rendered);
+            ty.push_str(TYPE_DOUBLE);
+        }
+        AttrValue::Str(s) => {
+            rendered.push_str(s);
+            ty.push_str(TYPE_STRING);
+        }
     }
 }
 
@@ -85,22 +94,15 @@ fn render_any(value: Option<&any_value::Value>, rendered: &mut String, ty: &mut 
     use any_value::Value;
     match value {
         None => ty.push_str(TYPE_EMPTY),
-        Some(Value::StringValue(s)) => {
-            rendered.push_str(s);
-            ty.push_str(TYPE_STRING);
-        }
-        Some(Value::BoolValue(b)) => {
-            rendered.push_str(if *b { "true" } else { "false" });
-            ty.push_str(TYPE_BOOL);
-        }
-        Some(Value::IntValue(i)) => {
-            rendered.push_str(itoa::Buffer::new().format(*i));
-            ty.push_str(TYPE_INT);
-        }
-        Some(Value::DoubleValue(f)) => {
-            write_double(*f, rendered);
-            ty.push_str(TYPE_DOUBLE);
-        }
+        // A reference into a profile's string table (opentelemetry-proto 0.32), which the
+        // specification tells receivers of other signals to process as if absent: rendered as
+        // empty, kept (as OTLP/JSON) in the type column.
+        #[cfg(feature = "sdk-0-32")]
+        Some(index @ Value::StringValueStrindex(_)) => write_otlp_json(Some(index), ty),
+        Some(Value::StringValue(s)) => render(&AttrValue::Str(s), rendered, ty),
+        Some(Value::BoolValue(b)) => render(&AttrValue::Bool(*b), rendered, ty),
+        Some(Value::IntValue(i)) => render(&AttrValue::Int(*i), rendered, ty),
+        Some(Value::DoubleValue(f)) => render(&AttrValue::Double(*f), rendered, ty),
         Some(Value::BytesValue(b)) => {
             BASE64.encode_string(b, rendered);
             ty.push_str(TYPE_BYTES);
@@ -110,32 +112,6 @@ fn render_any(value: Option<&any_value::Value>, rendered: &mut String, ty: &mut 
             write_otlp_json(Some(complex), ty);
         }
     }
-}
-
-/// Converts an OpenTelemetry API value to its OTLP form (as `opentelemetry-otlp` does).
-pub(crate) fn sdk_value_to_any(value: &opentelemetry::Value) -> AnyValue {
-    use any_value::Value;
-    use opentelemetry::{Array, Value as V};
-    let value = match value {
-        V::Bool(b) => Value::BoolValue(*b),
-        V::I64(i) => Value::IntValue(*i),
-        V::F64(f) => Value::DoubleValue(*f),
-        V::String(s) => Value::StringValue(s.to_string()),
-        V::Array(array) => {
-            let values = match array {
-                Array::Bool(v) => v.iter().map(|b| Value::BoolValue(*b)).collect::<Vec<_>>(),
-                Array::I64(v) => v.iter().map(|i| Value::IntValue(*i)).collect(),
-                Array::F64(v) => v.iter().map(|f| Value::DoubleValue(*f)).collect(),
-                Array::String(v) => v.iter().map(|s| Value::StringValue(s.to_string())).collect(),
-                _ => Vec::new(),
-            };
-            Value::ArrayValue(ArrayValue { values: values.into_iter().map(|v| AnyValue { value: Some(v) }).collect() })
-        }
-        // `opentelemetry::Value` is non-exhaustive; render anything new as its string form
-        // rather than dropping it.
-        other => Value::StringValue(other.to_string()),
-    };
-    AnyValue { value: Some(value) }
 }
 
 /// A double as `pcommon` renders it: shortest round-trip digits, `f` notation unless
@@ -233,6 +209,8 @@ fn write_go_json(value: Option<&any_value::Value>, out: &mut String) {
     use any_value::Value;
     match value {
         None => out.push_str("null"),
+        #[cfg(feature = "sdk-0-32")]
+        Some(Value::StringValueStrindex(_)) => out.push_str("null"),
         Some(Value::StringValue(s)) => write_go_string(s, out),
         Some(Value::BoolValue(b)) => out.push_str(if *b { "true" } else { "false" }),
         Some(Value::IntValue(i)) => {
@@ -305,6 +283,10 @@ fn write_otlp_json(value: Option<&any_value::Value>, out: &mut String) {
         |s: &str, out: &mut String| out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned()));
     match value {
         None => out.push_str("{}"),
+        #[cfg(feature = "sdk-0-32")]
+        Some(Value::StringValueStrindex(i)) => {
+            let _ = write!(out, "{{\"stringValueStrindex\":{i}}}");
+        }
         Some(Value::StringValue(s)) => {
             out.push_str("{\"stringValue\":");
             json_str(s, out);
@@ -372,6 +354,10 @@ fn parse_otlp_json(json: &serde_json::Value) -> Result<Option<any_value::Value>,
     let bad = || format!("invalid {key} {v}");
     Ok(Some(match key.as_str() {
         "stringValue" => Value::StringValue(v.as_str().ok_or_else(bad)?.to_owned()),
+        #[cfg(feature = "sdk-0-32")]
+        "stringValueStrindex" => {
+            Value::StringValueStrindex(v.as_i64().and_then(|i| i32::try_from(i).ok()).ok_or_else(bad)?)
+        }
         "boolValue" => Value::BoolValue(v.as_bool().ok_or_else(bad)?),
         "intValue" => Value::IntValue(v.as_str().and_then(|s| s.parse().ok()).ok_or_else(bad)?),
         "doubleValue" => Value::DoubleValue(match v {
@@ -400,7 +386,7 @@ fn parse_otlp_json(json: &serde_json::Value) -> Result<Option<any_value::Value>,
                     None => None,
                     Some(v) => Some(AnyValue { value: parse_otlp_json(v)? }),
                 };
-                out.push(KeyValue { key, value });
+                out.push(key_value(key, value));
             }
             Value::KvlistValue(KeyValueList { values: out })
         }
@@ -553,13 +539,13 @@ mod tests {
     fn rendered(v: Value) -> (String, String) {
         let any = AnyValue { value: Some(v) };
         let (mut r, mut t) = (String::new(), String::new());
-        render(AttrValue::Otlp(Some(&any)), &mut r, &mut t);
+        render(&AttrValue::Otlp(Some(&any)), &mut r, &mut t);
         (r, t)
     }
 
     fn roundtrip(v: Option<AnyValue>) {
         let (mut r, mut t) = (String::new(), String::new());
-        render(AttrValue::Otlp(v.as_ref()), &mut r, &mut t);
+        render(&AttrValue::Otlp(v.as_ref()), &mut r, &mut t);
         let back = parse(&r, &t).unwrap();
         assert_eq!(format!("{v:?}"), format!("{back:?}"), "rendered {r:?} type {t:?}");
     }
@@ -696,8 +682,8 @@ mod tests {
         assert!(t.starts_with("{\"arrayValue\""), "{t}");
         let kv = Value::KvlistValue(KeyValueList {
             values: vec![
-                KeyValue { key: "z".into(), value: Some(AnyValue { value: Some(Value::BoolValue(false)) }) },
-                KeyValue { key: "a".into(), value: Some(AnyValue { value: Some(Value::IntValue(3)) }) },
+                key_value("z".into(), Some(AnyValue { value: Some(Value::BoolValue(false)) })),
+                key_value("a".into(), Some(AnyValue { value: Some(Value::IntValue(3)) })),
             ],
         });
         assert_eq!(rendered(kv).0, r#"{"a":3,"z":false}"#);
@@ -732,18 +718,23 @@ mod tests {
             }),
             Value::KvlistValue(KeyValueList {
                 values: vec![
-                    KeyValue { key: "no value".into(), value: None },
-                    KeyValue { key: "empty".into(), value: Some(AnyValue { value: None }) },
-                    KeyValue {
-                        key: "nested".into(),
-                        value: Some(AnyValue {
+                    key_value("no value".into(), None),
+                    key_value("empty".into(), Some(AnyValue { value: None })),
+                    key_value(
+                        "nested".into(),
+                        Some(AnyValue {
                             value: Some(Value::ArrayValue(ArrayValue {
                                 values: vec![AnyValue { value: Some(Value::StringValue("x".into())) }],
                             })),
                         }),
-                    },
+                    ),
                 ],
             }),
+            // A profile's string-table reference (opentelemetry-proto 0.32): rendered empty, kept.
+            #[cfg(feature = "sdk-0-32")]
+            Value::StringValueStrindex(7),
+            #[cfg(feature = "sdk-0-32")]
+            Value::ArrayValue(ArrayValue { values: vec![AnyValue { value: Some(Value::StringValueStrindex(-1)) }] }),
         ] {
             roundtrip(Some(AnyValue { value: Some(v) }));
         }
@@ -790,24 +781,5 @@ mod tests {
         let text = format!("{{\"stringValue\":\"{}\"}}", "[".repeat(1_000));
         assert_eq!(json_depth(&text), 1);
         assert!(parse("", &format!("{{\"arrayValue\":{{\"values\":[{text}]}}}}")).is_ok());
-    }
-
-    #[test]
-    fn sdk_values_match_their_otlp_form() {
-        use opentelemetry::{Array, StringValue, Value as V};
-        for v in [
-            V::Bool(true),
-            V::I64(7),
-            V::F64(2.5),
-            V::String("s".into()),
-            V::Array(Array::I64(vec![1, 2])),
-            V::Array(Array::String(vec![StringValue::from("a")])),
-        ] {
-            let (mut r1, mut t1, mut r2, mut t2) = Default::default();
-            render(AttrValue::Sdk(&v), &mut r1, &mut t1);
-            let any = sdk_value_to_any(&v);
-            render(AttrValue::Otlp(Some(&any)), &mut r2, &mut t2);
-            assert_eq!((r1, t1), (r2, t2));
-        }
     }
 }

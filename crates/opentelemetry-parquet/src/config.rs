@@ -3,9 +3,22 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use opentelemetry_sdk::metrics::Temporality;
-
 use crate::error::{OtlpError, Result};
+
+/// The aggregation temporality the metric exporter asks the SDK for: the SDK's
+/// `opentelemetry_sdk::metrics::Temporality`, of whichever SDK version, converts into it and
+/// back (`From`), so either can be passed where this is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum Temporality {
+    /// Sums and histograms since the start of the process (the SDK's default).
+    #[default]
+    Cumulative,
+    /// Sums and histograms since the previous export.
+    Delta,
+    /// Delta for synchronous counters and histograms, cumulative for the rest (the SDK's
+    /// `LowMemory`).
+    LowMemory,
+}
 
 /// File format of the stored tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -305,9 +318,9 @@ impl ConfigBuilder {
         self.config.export_timeout = timeout;
         self
     }
-    /// Temporality the metric exporter asks the SDK for.
-    pub fn temporality(mut self, temporality: Temporality) -> Self {
-        self.config.temporality = temporality;
+    /// Temporality the metric exporter asks the SDK for (ours or the SDK's `Temporality`).
+    pub fn temporality(mut self, temporality: impl Into<Temporality>) -> Self {
+        self.config.temporality = temporality.into();
         self
     }
     /// Delete data files **written** longer ago than this: the write time is the UUIDv7 in the

@@ -189,51 +189,17 @@ pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
     text
 }
 
-impl From<OtlpError> for opentelemetry_sdk::error::OTelSdkError {
-    fn from(err: OtlpError) -> Self {
-        use opentelemetry_sdk::error::OTelSdkError;
-        match err {
-            OtlpError::AlreadyShutdown(_) => OTelSdkError::AlreadyShutdown,
-            OtlpError::Timeout { timeout, .. } => OTelSdkError::Timeout(timeout),
-            other => OTelSdkError::InternalFailure(error_chain(&other)),
-        }
-    }
-}
-
 /// `Result` with [`OtlpError`].
 pub type Result<T, E = OtlpError> = std::result::Result<T, E>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry_sdk::error::OTelSdkError;
-
-    #[test]
-    fn sdk_error_keeps_the_source_chain() {
-        let err = OtlpError::io("/x/y", std::io::Error::other("disk on fire"));
-        match OTelSdkError::from(err) {
-            OTelSdkError::InternalFailure(msg) => {
-                assert!(msg.contains("/x/y"), "{msg}");
-                assert!(msg.contains("disk on fire"), "{msg}");
-            }
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-
-    #[test]
-    fn shutdown_and_timeout_map_to_their_variants() {
-        assert!(matches!(OTelSdkError::from(OtlpError::AlreadyShutdown("OtlpLibrary")), OTelSdkError::AlreadyShutdown));
-        let t = Duration::from_millis(7);
-        assert!(matches!(
-            OTelSdkError::from(OtlpError::Timeout { operation: "flush", timeout: t }),
-            OTelSdkError::Timeout(d) if d == t
-        ));
-    }
 
     #[test]
     fn decode_error_names_the_message() {
         let source =
-            <opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest as prost::Message>::decode(
+            <crate::proto::collector::trace::v1::ExportTraceServiceRequest as prost::Message>::decode(
                 &b"\xff\xff"[..],
             )
             .unwrap_err();

@@ -41,6 +41,7 @@ pub mod metrics;
 mod prepare;
 mod reader;
 mod retention;
+pub mod sdk;
 mod size;
 mod store_lock;
 mod table;
@@ -49,7 +50,9 @@ pub mod trace;
 mod worker;
 mod writer;
 
-pub use config::{env, parse_temporality, Compression, Config, ConfigBuilder, StorageFormat, MAX_RETENTION_AGE};
+pub use config::{
+    env, parse_temporality, Compression, Config, ConfigBuilder, StorageFormat, Temporality, MAX_RETENTION_AGE,
+};
 pub use encoding::{SCHEMA_VERSION, SCHEMA_VERSION_KEY};
 pub use error::{OtlpError, Result};
 pub use library::OtlpLibrary;
@@ -65,6 +68,11 @@ pub use trace::OtlpSpanExporter;
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
 
-/// The OTLP protobuf types this crate ingests and reads back (`opentelemetry-proto`'s `tonic`
-/// module, version 0.31).
+/// The OTLP protobuf types this crate ingests and reads back: `opentelemetry-proto`'s `tonic`
+/// module of the newest SDK version enabled (0.32 with the `sdk-0-32` feature, else 0.31).
+#[cfg(feature = "sdk-0-32")]
+pub use opentelemetry_proto_0_32::tonic as proto;
+/// The OTLP protobuf types this crate ingests and reads back: `opentelemetry-proto`'s `tonic`
+/// module of the newest SDK version enabled (0.32 with the `sdk-0-32` feature, else 0.31).
+#[cfg(all(feature = "sdk-0-31", not(feature = "sdk-0-32")))]
 pub use opentelemetry_proto::tonic as proto;

@@ -3,17 +3,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_sdk::metrics::data::ResourceMetrics;
-use opentelemetry_sdk::trace::SpanData;
 use prost::Message as _;
 
-use crate::buffer::Deferred;
+use crate::buffer::{Deferred, OtlpTracesExport};
 use crate::config::Config;
 use crate::error::{OtlpError, Result};
 use crate::lifecycle::Handle;
-use crate::prepare::{PreparedMetrics, PreparedSdkMetrics, PreparedSdkSpans, PreparedTraces};
+use crate::prepare::{PreparedMetrics, PreparedTraces};
+use crate::proto::collector::metrics::v1::ExportMetricsServiceRequest;
+use crate::proto::collector::trace::v1::ExportTraceServiceRequest;
+use crate::sdk::{OtlpMetricsRequest, OtlpTracesRequest, SdkResourceMetrics, SdkSpanData};
 use crate::table::resource::ResourceInfo;
 
 /// Buffers OpenTelemetry data and writes it as Parquet (or Arrow IPC) files.
@@ -68,9 +67,10 @@ impl OtlpLibrary {
         self.handle.config()
     }
 
-    /// Stores SDK spans with the SDK's default resource (`service.name` from
-    /// `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, `telemetry.sdk.*`), the one a tracer
-    /// provider without `with_resource` uses; returns the rows accepted.
+    /// Stores SDK spans (`opentelemetry_sdk::trace::SpanData` of an enabled SDK version) with
+    /// the SDK's default resource (`service.name` from `OTEL_SERVICE_NAME`,
+    /// `OTEL_RESOURCE_ATTRIBUTES`, `telemetry.sdk.*`), the one a tracer provider without
+    /// `with_resource` uses; returns the rows accepted.
     ///
     /// # Errors
     /// Nothing of the export is stored when it fails:
@@ -80,42 +80,26 @@ impl OtlpLibrary {
     /// row over 1 GiB); [`OtlpError::Decode`] (OTLP inputs) for a value nested deeper than
     /// [`MAX_VALUE_DEPTH`](crate::MAX_VALUE_DEPTH); [`OtlpError::WriterFailed`] when the writer
     /// thread failed; [`OtlpError::ForkedProcess`] in a forked child.
-    pub fn export_traces(&self, spans: Vec<SpanData>) -> Result<usize> {
-        let resource = self
-            .handle
-            .shared()?
-            .default_resource
-            .get_or_init(|| Arc::new(ResourceInfo::from_sdk(&opentelemetry_sdk::Resource::builder().build())))
-            .clone();
-        self.export_span_data(spans, resource)
+    pub fn export_traces<S: SdkSpanData>(&self, spans: Vec<S>) -> Result<usize> {
+        S::export_to(self, spans, None)
     }
 
-    /// Stores SDK spans with the resource they came from; returns the rows accepted.
+    /// Stores SDK spans with the resource they came from (an `opentelemetry_sdk::Resource` of
+    /// the spans' SDK version); returns the rows accepted.
     ///
     /// # Errors
     /// As [`export_traces`](Self::export_traces).
-    pub fn export_traces_with_resource(
-        &self,
-        spans: Vec<SpanData>,
-        resource: &opentelemetry_sdk::Resource,
-    ) -> Result<usize> {
-        self.export_span_data(spans, Arc::new(ResourceInfo::from_sdk(resource)))
+    pub fn export_traces_with_resource<S: SdkSpanData>(&self, spans: Vec<S>, resource: &S::Resource) -> Result<usize> {
+        S::export_to(self, spans, Some(resource))
     }
 
-    /// Measures the spans and hands them to the buffer; the writer appends them to the column
-    /// builders (see [`PreparedSdkSpans`]).
-    pub(crate) fn export_span_data(&self, spans: Vec<SpanData>, resource: Arc<ResourceInfo>) -> Result<usize> {
-        let shared = self.handle.shared()?;
-        let export = Deferred::SdkSpans(PreparedSdkSpans::new(resource, spans)?);
-        shared.ingest(export.bytes(), |b| b.defer(export))
-    }
-
-    /// Stores the SDK's metrics, taking ownership; the rows are identical to
+    /// Stores the SDK's metrics (`opentelemetry_sdk::metrics::data::ResourceMetrics` of an
+    /// enabled SDK version), taking ownership; the rows are identical to
     /// [`export_metrics_ref`](Self::export_metrics_ref).
     ///
     /// # Errors
     /// As [`export_traces`](Self::export_traces).
-    pub fn export_metrics(&self, metrics: ResourceMetrics) -> Result<usize> {
+    pub fn export_metrics<M: SdkResourceMetrics>(&self, metrics: M) -> Result<usize> {
         self.export_metrics_ref(&metrics)
     }
 
@@ -124,20 +108,45 @@ impl OtlpLibrary {
     ///
     /// # Errors
     /// As [`export_traces`](Self::export_traces).
-    pub fn export_metrics_ref(&self, metrics: &ResourceMetrics) -> Result<usize> {
-        let shared = self.handle.shared()?;
-        let prepared = PreparedSdkMetrics::new(metrics)?;
-        shared.ingest(prepared.bytes, |b| b.append_sdk_metrics(&prepared))
+    pub fn export_metrics_ref<M: SdkResourceMetrics + ?Sized>(&self, metrics: &M) -> Result<usize> {
+        metrics.export_to(self)
     }
 
-    /// Stores a decoded OTLP traces request; returns the spans accepted.
+    /// The SDK's default resource of SDK version `version` (see `crate::sdk`), rendered once.
+    pub(crate) fn default_resource(&self, version: usize, render: fn() -> ResourceInfo) -> Result<Arc<ResourceInfo>> {
+        Ok(self.handle.shared()?.default_resources[version].get_or_init(|| Arc::new(render())).clone())
+    }
+
+    /// Accepts an export that the buffer holds as it came (see `buffer::DeferredExport`), prepared
+    /// by `prepare` once the library is known to accept exports.
+    pub(crate) fn export_deferred(&self, prepare: impl FnOnce() -> Result<Deferred>) -> Result<usize> {
+        let shared = self.handle.shared()?;
+        let export = prepare()?;
+        shared.ingest(export.bytes(), |b| b.defer(export))
+    }
+
+    /// Accepts an export appended to the builders at once: `prepare` validates and measures it
+    /// (outside the lock), `append` appends it (under the lock).
+    pub(crate) fn export_prepared<P>(
+        &self,
+        prepare: impl FnOnce() -> Result<P>,
+        bytes: impl FnOnce(&P) -> usize,
+        append: impl FnOnce(&mut crate::buffer::Buffer, &P) -> usize,
+    ) -> Result<usize> {
+        let shared = self.handle.shared()?;
+        let prepared = prepare()?;
+        shared.ingest(bytes(&prepared), |b| append(b, &prepared))
+    }
+
+    /// Stores a decoded OTLP traces request (`ExportTraceServiceRequest` of [`crate::proto`],
+    /// or of the older `opentelemetry-proto` when both SDK features are enabled); returns the
+    /// spans accepted.
     ///
     /// # Errors
     /// As [`export_traces`](Self::export_traces).
-    pub fn export_otlp_traces(&self, request: &ExportTraceServiceRequest) -> Result<usize> {
-        let shared = self.handle.shared()?;
-        let prepared = PreparedTraces::new(request)?;
-        shared.ingest(prepared.bytes, |b| b.append_otlp_traces(request, &prepared))
+    pub fn export_otlp_traces(&self, request: &impl OtlpTracesRequest) -> Result<usize> {
+        let request = request.current()?;
+        self.export_prepared(|| PreparedTraces::new(&request), |p| p.bytes, |b, p| b.append_otlp_traces(&request, p))
     }
 
     /// As [`export_otlp_traces`](Self::export_otlp_traces), taking the request: it is validated
@@ -146,21 +155,22 @@ impl OtlpLibrary {
     ///
     /// # Errors
     /// As [`export_traces`](Self::export_traces).
-    pub fn export_otlp_traces_owned(&self, request: ExportTraceServiceRequest) -> Result<usize> {
-        let shared = self.handle.shared()?;
-        let prepared = PreparedTraces::new(&request)?;
-        let export = Deferred::OtlpTraces(Box::new(request), prepared);
-        shared.ingest(export.bytes(), |b| b.defer(export))
+    pub fn export_otlp_traces_owned(&self, request: impl OtlpTracesRequest) -> Result<usize> {
+        let request = request.into_current()?;
+        self.export_deferred(|| {
+            let prepared = PreparedTraces::new(&request)?;
+            Ok(Box::new(OtlpTracesExport { request, prepared }))
+        })
     }
 
-    /// Stores a decoded OTLP metrics request; returns the data points accepted.
+    /// Stores a decoded OTLP metrics request (of either enabled `opentelemetry-proto`, as
+    /// [`export_otlp_traces`](Self::export_otlp_traces)); returns the data points accepted.
     ///
     /// # Errors
     /// As [`export_traces`](Self::export_traces).
-    pub fn export_otlp_metrics(&self, request: &ExportMetricsServiceRequest) -> Result<usize> {
-        let shared = self.handle.shared()?;
-        let prepared = PreparedMetrics::new(request)?;
-        shared.ingest(prepared.bytes, |b| b.append_otlp_metrics(&prepared))
+    pub fn export_otlp_metrics(&self, request: &impl OtlpMetricsRequest) -> Result<usize> {
+        let request = request.current()?;
+        self.export_prepared(|| PreparedMetrics::new(&request), |p| p.bytes, |b, p| b.append_otlp_metrics(p))
     }
 
     /// Decodes and stores a protobuf-encoded `ExportTraceServiceRequest`.

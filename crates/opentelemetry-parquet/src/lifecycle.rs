@@ -34,8 +34,9 @@ pub(crate) struct Handle {
 
 pub(crate) struct Shared {
     pub(crate) config: Config,
-    /// The SDK's default resource, rendered on first use by `export_traces`.
-    pub(crate) default_resource: OnceLock<Arc<ResourceInfo>>,
+    /// The SDK's default resource of each SDK version (`crate::sdk`), rendered on first use by
+    /// `export_traces`.
+    pub(crate) default_resources: [OnceLock<Arc<ResourceInfo>>; 2],
     pub(crate) writer: Writer,
     state: Mutex<State>,
     /// Wakes the writer thread.
@@ -97,7 +98,7 @@ impl Handle {
         writer.check_dir()?;
         let shared = Arc::new(Shared {
             config,
-            default_resource: OnceLock::new(),
+            default_resources: Default::default(),
             writer,
             state: Mutex::new(State::default()),
             work: Condvar::new(),
@@ -336,8 +337,8 @@ pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+    use crate::proto::collector::trace::v1::ExportTraceServiceRequest;
+    use crate::proto::trace::v1::{ResourceSpans, ScopeSpans, Span};
 
     fn request(n: u8) -> ExportTraceServiceRequest {
         ExportTraceServiceRequest {

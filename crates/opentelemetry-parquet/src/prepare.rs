@@ -1,29 +1,24 @@
-//! Exports prepared outside the buffer lock, the four ways in (OTLP requests and SDK objects,
-//! traces and metrics): validated (nesting), resources, scopes and metrics rendered, and every
-//! row measured, so that an export is accepted or refused whole before anything is appended.
+//! OTLP exports prepared outside the buffer lock (the SDK's are prepared in `crate::sdk`):
+//! validated (nesting), resources, scopes and metrics rendered, and every row measured, so that
+//! an export is accepted or refused whole before anything is appended.
 
-use std::sync::Arc;
-
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
-use opentelemetry_proto::tonic::metrics::v1::metric::Data;
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
-use opentelemetry_sdk::trace::SpanData;
-
+use crate::proto::collector::metrics::v1::ExportMetricsServiceRequest;
+use crate::proto::collector::trace::v1::ExportTraceServiceRequest;
+use crate::proto::common::v1::InstrumentationScope;
+use crate::proto::metrics::v1::metric::Data;
+use crate::proto::resource::v1::Resource;
 use crate::buffer::{builder_bytes, otlp_kind, otlp_times};
 use crate::error::{OtlpError, Result};
 use crate::size::{self, Unstorable, MAX_ROW_BYTES};
 use crate::table::metrics::MetricInfo;
 use crate::table::resource::{ResourceInfo, ScopeInfo};
 use crate::table::Table;
-use crate::time::{to_nanos, Partition};
+use crate::time::Partition;
 
 /// Sums the measured rows of an export, refusing a row larger than a file can hold, and counts
 /// a builder for each partition the export touches.
 #[derive(Default)]
-struct Tally {
+pub(crate) struct Tally {
     rows: Vec<usize>,
     rows_bytes: usize,
     partitions: std::collections::HashSet<(Table, Partition)>,
@@ -33,7 +28,7 @@ struct Tally {
 }
 
 impl Tally {
-    fn row(&mut self, table: Table, time: u64, bytes: usize) -> Result<()> {
+    pub(crate) fn row(&mut self, table: Table, time: u64, bytes: usize) -> Result<()> {
         if bytes > MAX_ROW_BYTES {
             return Err(OtlpError::ExportTooLarge {
                 bytes,
@@ -52,7 +47,7 @@ impl Tally {
     }
 
     /// The rows' sizes and the export's total, including a new builder per partition.
-    fn finish(self) -> (Vec<usize>, usize) {
+    pub(crate) fn finish(self) -> (Vec<usize>, usize) {
         // Zero only when there are no rows.
         let total = self.rows_bytes + self.partitions.len() * builder_bytes();
         (self.rows, total)
@@ -63,57 +58,9 @@ fn decode_error(message: &'static str) -> impl Fn(Unstorable) -> OtlpError {
     move |Unstorable(reason)| OtlpError::Decode { message, reason }
 }
 
-/// Renders one `ScopeInfo` per run of consecutive spans with the same scope, with the run's
-/// length: the spans' scopes are compared once, here.
-fn sdk_span_scopes(spans: &[SpanData]) -> Vec<(ScopeInfo, usize)> {
-    let mut out: Vec<(ScopeInfo, usize)> = Vec::new();
-    for (i, s) in spans.iter().enumerate() {
-        match out.last_mut() {
-            Some((_, run)) if spans[i - 1].instrumentation_scope == s.instrumentation_scope => *run += 1,
-            _ => out.push((ScopeInfo::from_sdk(&s.instrumentation_scope), 1)),
-        }
-    }
-    out
-}
-
-/// The scope of each span, from the runs of [`sdk_span_scopes`].
+/// The scope of each span, from runs of consecutive spans with the same scope (SDK spans).
 pub(crate) fn scopes_for(runs: &[(ScopeInfo, usize)]) -> impl Iterator<Item = &ScopeInfo> + '_ {
     runs.iter().flat_map(|(scope, run)| std::iter::repeat_n(scope, *run))
-}
-
-/// SDK spans with their scopes rendered and every row measured (outside the buffer lock).
-///
-/// The exporter hands the spans over (the SDK passes them by value), so the buffer keeps them as
-/// they are and the writer appends them to the column builders when it takes the buffer, on its
-/// own thread and outside the lock: the export call only measures and moves them. They count
-/// against the memory cap from the moment they are accepted: `bytes` is their rows' measure plus
-/// the memory of the spans themselves (both exist while the writer converts them).
-#[derive(Debug)]
-pub(crate) struct PreparedSdkSpans {
-    pub(crate) resource: Arc<ResourceInfo>,
-    pub(crate) spans: Vec<SpanData>,
-    /// The spans' scopes, one per run of consecutive spans with the same scope.
-    pub(crate) scopes: Vec<(ScopeInfo, usize)>,
-    pub(crate) rows: Vec<usize>,
-    /// The bytes the export adds to the buffer, at most.
-    pub(crate) bytes: usize,
-}
-
-impl PreparedSdkSpans {
-    pub(crate) fn new(resource: Arc<ResourceInfo>, spans: Vec<SpanData>) -> Result<Self> {
-        let scopes = sdk_span_scopes(&spans);
-        let mut tally = Tally::default();
-        let resource_bytes = resource.bytes();
-        let mut held = 0;
-        for (span, scope) in spans.iter().zip(scopes_for(&scopes)) {
-            let bytes = size::sdk_span(span) + resource_bytes + scope.bytes();
-            tally.row(Table::Traces, to_nanos(span.start_time), bytes)?;
-            held += size::sdk_span_held(span);
-        }
-        let (rows, bytes) = tally.finish();
-        // Held as they came until the writer appends them: both count while it does.
-        Ok(PreparedSdkSpans { resource, spans, scopes, rows, bytes: bytes + held })
-    }
 }
 
 /// An OTLP traces request validated, with its resources and scopes rendered (one per
@@ -214,83 +161,4 @@ impl<'a> PreparedMetrics<'a> {
         let (rows, bytes) = tally.finish();
         Ok(PreparedMetrics { resources, rows, bytes })
     }
-}
-
-/// The SDK's `ResourceMetrics` with its resource, scopes and metrics rendered and every data
-/// point measured; the data points are read in place when appended.
-pub(crate) struct PreparedSdkMetrics<'a> {
-    pub(crate) resource: ResourceInfo,
-    pub(crate) scopes: Vec<(ScopeInfo, Vec<(MetricInfo, &'a opentelemetry_sdk::metrics::data::Metric)>)>,
-    pub(crate) rows: Vec<usize>,
-    /// The bytes the export adds to the buffer, at most.
-    pub(crate) bytes: usize,
-}
-
-impl<'a> PreparedSdkMetrics<'a> {
-    pub(crate) fn new(rm: &'a ResourceMetrics) -> Result<Self> {
-        let resource = ResourceInfo::from_sdk(rm.resource());
-        let mut tally = Tally::default();
-        let mut scopes = Vec::new();
-        for sm in rm.scope_metrics() {
-            let scope = ScopeInfo::from_sdk(sm.scope());
-            let mut metrics = Vec::new();
-            for m in sm.metrics() {
-                let info = MetricInfo::from_sdk(m);
-                let shared = resource.bytes() + scope.bytes() + info.bytes();
-                match m.data() {
-                    AggregatedMetrics::F64(d) => sdk_point_sizes(d, shared, &mut tally)?,
-                    AggregatedMetrics::U64(d) => sdk_point_sizes(d, shared, &mut tally)?,
-                    AggregatedMetrics::I64(d) => sdk_point_sizes(d, shared, &mut tally)?,
-                }
-                metrics.push((info, m));
-            }
-            scopes.push((scope, metrics));
-        }
-        let (rows, bytes) = tally.finish();
-        Ok(PreparedSdkMetrics { resource, scopes, rows, bytes })
-    }
-}
-
-fn sdk_point_sizes<T>(data: &MetricData<T>, shared: usize, tally: &mut Tally) -> Result<()> {
-    match data {
-        MetricData::Gauge(g) => {
-            for p in g.data_points() {
-                tally.row(
-                    Table::MetricsGauge,
-                    to_nanos(g.time()),
-                    shared + size::sdk_point(p.attributes(), p.exemplars(), 0),
-                )?;
-            }
-        }
-        MetricData::Sum(s) => {
-            for p in s.data_points() {
-                tally.row(
-                    Table::MetricsSum,
-                    to_nanos(s.time()),
-                    shared + size::sdk_point(p.attributes(), p.exemplars(), 0),
-                )?;
-            }
-        }
-        MetricData::Histogram(h) => {
-            for p in h.data_points() {
-                let buckets = p.bucket_counts().count() + p.bounds().count();
-                tally.row(
-                    Table::MetricsHistogram,
-                    to_nanos(h.time()),
-                    shared + size::sdk_point(p.attributes(), p.exemplars(), buckets),
-                )?;
-            }
-        }
-        MetricData::ExponentialHistogram(h) => {
-            for p in h.data_points() {
-                let buckets = p.positive_bucket().counts().count() + p.negative_bucket().counts().count();
-                tally.row(
-                    Table::MetricsExponentialHistogram,
-                    to_nanos(h.time()),
-                    shared + size::sdk_point(p.attributes(), p.exemplars(), buckets),
-                )?;
-            }
-        }
-    }
-    Ok(())
 }

@@ -12,7 +12,7 @@
 //! version 1's `XTypes` twin map held; version 2 holds a one-byte code instead, so the bound
 //! only got looser), each fixed-width value 8 bytes.
 
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use crate::proto::common::v1::{any_value, AnyValue, KeyValue};
 
 /// The deepest an attribute value (or a log body) may nest arrays and key-value lists: a
 /// scalar is depth 0, `[1]` is depth 1, `[[1]]` depth 2. Deeper values are refused with
@@ -33,7 +33,7 @@ pub(crate) const ROW_BYTES: usize = 320;
 /// Fixed cost of an event, link, exemplar, quantile or entity reference.
 pub(crate) const ITEM_BYTES: usize = 64;
 /// Fixed cost of one attribute entry: four offsets and the map's bookkeeping.
-const ENTRY_BYTES: usize = 24;
+pub(crate) const ENTRY_BYTES: usize = 24;
 
 /// A value nested deeper than [`MAX_VALUE_DEPTH`], or otherwise not storable.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,6 +68,8 @@ pub(crate) fn any_value(value: &AnyValue, depth: usize) -> Measured {
         Some(Value::IntValue(_)) => 24,
         Some(Value::DoubleValue(_)) => 40,
         Some(Value::BytesValue(b)) => b.len().div_ceil(3) * 4 + 8,
+        #[cfg(feature = "sdk-0-32")]
+        Some(Value::StringValueStrindex(_)) => 64,
         Some(complex @ (Value::ArrayValue(_) | Value::KvlistValue(_))) => json_bytes(complex, depth + 1)?,
     })
 }
@@ -84,6 +86,8 @@ fn json_bytes(value: &any_value::Value, depth: usize) -> Measured {
         Value::StringValue(s) => string(s),
         Value::BytesValue(b) => 2 * (b.len().div_ceil(3) * 4) + 64,
         Value::BoolValue(_) | Value::IntValue(_) | Value::DoubleValue(_) => 96,
+        #[cfg(feature = "sdk-0-32")]
+        Value::StringValueStrindex(_) => 96,
         Value::ArrayValue(a) => {
             let mut total = 64;
             for v in &a.values {
@@ -113,27 +117,6 @@ fn element_bytes(element: Option<&any_value::Value>, depth: usize) -> Measured {
     }
 }
 
-/// Bytes of OpenTelemetry API attributes (which cannot nest).
-pub(crate) fn sdk_attrs<'a>(attrs: impl IntoIterator<Item = &'a opentelemetry::KeyValue>) -> usize {
-    attrs.into_iter().map(|kv| 2 * kv.key.as_str().len() + ENTRY_BYTES + sdk_value(&kv.value)).sum()
-}
-
-fn sdk_value(value: &opentelemetry::Value) -> usize {
-    use opentelemetry::{Array, Value as V};
-    match value {
-        V::Bool(_) => 12,
-        V::I64(_) => 24,
-        V::F64(_) => 40,
-        V::String(s) => s.as_str().len() + 8,
-        V::Array(Array::String(v)) => v.iter().map(|s| 12 * s.as_str().len() + 64).sum::<usize>() + 64,
-        V::Array(Array::Bool(v)) => 96 * v.len() + 64,
-        V::Array(Array::I64(v)) => 96 * v.len() + 64,
-        V::Array(Array::F64(v)) => 96 * v.len() + 64,
-        // Rendered as its string form (see `attributes::sdk_value_to_any`).
-        other => 12 * other.to_string().len() + 64,
-    }
-}
-
 /// Bytes of a hex ID column value.
 pub(crate) fn id(bytes: &[u8]) -> usize {
     2 * bytes.len() + 4
@@ -145,7 +128,7 @@ pub(crate) fn text(s: &str) -> usize {
 }
 
 /// Bytes of an OTLP span, without its resource and scope.
-pub(crate) fn otlp_span(s: &opentelemetry_proto::tonic::trace::v1::Span) -> Measured {
+pub(crate) fn otlp_span(s: &crate::proto::trace::v1::Span) -> Measured {
     let mut total = ROW_BYTES
         + id(&s.trace_id)
         + id(&s.span_id)
@@ -163,93 +146,27 @@ pub(crate) fn otlp_span(s: &opentelemetry_proto::tonic::trace::v1::Span) -> Meas
     Ok(total)
 }
 
-/// Bytes of an SDK span, without its resource and scope.
-pub(crate) fn sdk_span(s: &opentelemetry_sdk::trace::SpanData) -> usize {
-    let status = match &s.status {
-        opentelemetry::trace::Status::Error { description } => description.len(),
-        _ => 0,
-    };
-    let mut total = ROW_BYTES
-        + 3 * id(&[0; 16])
-        + text(&s.span_context.trace_state().header())
-        + text(&s.name)
-        + status
-        + sdk_attrs(&s.attributes);
-    for e in s.events.iter() {
-        total += ITEM_BYTES + text(&e.name) + sdk_attrs(&e.attributes);
-    }
-    for l in s.links.iter() {
-        total +=
-            ITEM_BYTES + 2 * id(&[0; 16]) + text(&l.span_context.trace_state().header()) + sdk_attrs(&l.attributes);
-    }
-    total
-}
-
 /// What a heap allocation costs beyond its bytes (the allocator's header and rounding).
-const ALLOCATION_BYTES: usize = 16;
-
-/// The memory an SDK span takes while the buffer holds it as it came (see
-/// [`PreparedSdkSpans`](crate::prepare::PreparedSdkSpans)): its struct, the attribute, event and
-/// link vectors and every string on the heap. Counted on top of [`sdk_span`] for a deferred
-/// span, since both exist while the writer turns it into columns.
-pub(crate) fn sdk_span_held(s: &opentelemetry_sdk::trace::SpanData) -> usize {
-    use std::mem::size_of;
-    let attrs = |attrs: &[opentelemetry::KeyValue]| -> usize {
-        ALLOCATION_BYTES
-            // A vector grown by doubling has at most the next power of two of its length.
-            + attrs.len().next_power_of_two() * size_of::<opentelemetry::KeyValue>()
-            + attrs.iter().map(|kv| kv.key.as_str().len() + ALLOCATION_BYTES + sdk_value_held(&kv.value)).sum::<usize>()
-    };
-    let mut total =
-        size_of::<opentelemetry_sdk::trace::SpanData>() + s.name.len() + ALLOCATION_BYTES + attrs(&s.attributes);
-    if let opentelemetry::trace::Status::Error { description } = &s.status {
-        total += description.len() + ALLOCATION_BYTES;
-    }
-    total += s.span_context.trace_state().header().len();
-    for e in s.events.iter() {
-        total += size_of::<opentelemetry::trace::Event>() + e.name.len() + ALLOCATION_BYTES + attrs(&e.attributes);
-    }
-    for l in s.links.iter() {
-        total += size_of::<opentelemetry::trace::Link>()
-            + l.span_context.trace_state().header().len()
-            + attrs(&l.attributes);
-    }
-    total + ALLOCATION_BYTES * 2
-}
-
-fn sdk_value_held(value: &opentelemetry::Value) -> usize {
-    use opentelemetry::{Array, Value as V};
-    match value {
-        V::Bool(_) | V::I64(_) | V::F64(_) => 0,
-        V::String(s) => s.as_str().len() + ALLOCATION_BYTES,
-        V::Array(Array::String(v)) => {
-            v.iter().map(|s| s.as_str().len() + ALLOCATION_BYTES + 24).sum::<usize>() + ALLOCATION_BYTES
-        }
-        V::Array(Array::Bool(v)) => v.len() + ALLOCATION_BYTES,
-        V::Array(Array::I64(v)) => 8 * v.len() + ALLOCATION_BYTES,
-        V::Array(Array::F64(v)) => 8 * v.len() + ALLOCATION_BYTES,
-        other => other.to_string().len() + ALLOCATION_BYTES,
-    }
-}
+pub(crate) const ALLOCATION_BYTES: usize = 16;
 
 /// The memory an OTLP span takes while the buffer holds its request as it came: its struct, its
 /// IDs and vectors, and at most its builder measure again for the strings and values on the heap.
 /// Counted on top of [`otlp_span`] for a deferred request.
-pub(crate) fn otlp_span_held(s: &opentelemetry_proto::tonic::trace::v1::Span, measured: usize) -> usize {
-    use opentelemetry_proto::tonic::common::v1::KeyValue;
+pub(crate) fn otlp_span_held(s: &crate::proto::trace::v1::Span, measured: usize) -> usize {
+    use crate::proto::common::v1::KeyValue;
     use std::mem::size_of;
     let entries = s.attributes.len()
         + s.events.iter().map(|e| e.attributes.len() + 1).sum::<usize>()
         + s.links.iter().map(|l| l.attributes.len() + 1).sum::<usize>();
-    size_of::<opentelemetry_proto::tonic::trace::v1::Span>()
+    size_of::<crate::proto::trace::v1::Span>()
         + entries * (size_of::<KeyValue>() + 2 * ALLOCATION_BYTES)
         + 8 * ALLOCATION_BYTES
         + measured
 }
 
 /// Bytes of data point `i` of an OTLP metric, without its resource, scope and metric identity.
-pub(crate) fn otlp_point(data: &opentelemetry_proto::tonic::metrics::v1::metric::Data, i: usize) -> Measured {
-    use opentelemetry_proto::tonic::metrics::v1::{metric::Data, Exemplar};
+pub(crate) fn otlp_point(data: &crate::proto::metrics::v1::metric::Data, i: usize) -> Measured {
+    use crate::proto::metrics::v1::{metric::Data, Exemplar};
     let exemplars = |list: &[Exemplar]| -> Measured {
         let mut total = 0;
         for e in list {
@@ -278,7 +195,7 @@ pub(crate) fn otlp_point(data: &opentelemetry_proto::tonic::metrics::v1::metric:
                 let buckets = |b: &Option<_>| {
                     b.as_ref().map_or(
                         0,
-                        |b: &opentelemetry_proto::tonic::metrics::v1::exponential_histogram_data_point::Buckets| {
+                        |b: &crate::proto::metrics::v1::exponential_histogram_data_point::Buckets| {
                             8 * b.bucket_counts.len()
                         },
                     )
@@ -292,24 +209,11 @@ pub(crate) fn otlp_point(data: &opentelemetry_proto::tonic::metrics::v1::metric:
         })
 }
 
-/// Bytes of an SDK data point: its attributes, exemplars and bucket values (`buckets` values of
-/// 8 bytes), without its resource, scope and metric identity.
-pub(crate) fn sdk_point<'a, T: 'a>(
-    attributes: impl Iterator<Item = &'a opentelemetry::KeyValue>,
-    exemplars: impl Iterator<Item = &'a opentelemetry_sdk::metrics::data::Exemplar<T>>,
-    buckets: usize,
-) -> usize {
-    ROW_BYTES
-        + sdk_attrs(attributes)
-        + exemplars.map(|e| ITEM_BYTES + 2 * id(&[0; 16]) + sdk_attrs(e.filtered_attributes())).sum::<usize>()
-        + 8 * buckets
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use any_value::Value;
-    use opentelemetry_proto::tonic::common::v1::ArrayValue;
+    use crate::proto::common::v1::ArrayValue;
 
     fn nested(depth: usize) -> AnyValue {
         let mut v = AnyValue { value: Some(Value::IntValue(1)) };
@@ -321,7 +225,7 @@ mod tests {
 
     #[test]
     fn the_nesting_limit_is_exact() {
-        let attr = |v| vec![KeyValue { key: "k".into(), value: Some(v) }];
+        let attr = |v| vec![crate::attributes::key_value("k".into(), Some(v))];
         assert!(otlp_attrs(&attr(nested(MAX_VALUE_DEPTH))).is_ok());
         let err = otlp_attrs(&attr(nested(MAX_VALUE_DEPTH + 1))).unwrap_err();
         assert!(err.0.contains("deeper than 32"), "{err:?}");
@@ -339,7 +243,7 @@ mod tests {
         ];
         for v in values {
             let (mut r, mut t) = (String::new(), String::new());
-            render(AttrValue::Otlp(Some(&v)), &mut r, &mut t);
+            render(&AttrValue::Otlp(Some(&v)), &mut r, &mut t);
             let measured = any_value(&v, 0).unwrap();
             assert!(measured >= r.len() + t.len(), "{v:?}: {measured} < {} + {}", r.len(), t.len());
         }

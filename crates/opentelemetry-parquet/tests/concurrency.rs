@@ -96,11 +96,11 @@ fn now_nanos() -> u64 {
 }
 
 fn string_kv(key: &str, value: String) -> ProtoKeyValue {
-    ProtoKeyValue { key: key.into(), value: Some(AnyValue { value: Some(any_value::Value::StringValue(value)) }) }
+    ProtoKeyValue { key: key.into(), value: Some(AnyValue { value: Some(any_value::Value::StringValue(value)) }), ..Default::default() }
 }
 
 fn int_kv(key: &str, value: i64) -> ProtoKeyValue {
-    ProtoKeyValue { key: key.into(), value: Some(AnyValue { value: Some(any_value::Value::IntValue(value)) }) }
+    ProtoKeyValue { key: key.into(), value: Some(AnyValue { value: Some(any_value::Value::IntValue(value)) }), ..Default::default() }
 }
 
 /// A gauge request of `points` points, point `j` of batch `batch` from thread `thread`.

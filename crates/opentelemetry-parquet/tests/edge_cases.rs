@@ -80,6 +80,7 @@ fn otlp_span(id: u64, start: u64) -> Span {
             ProtoKeyValue {
                 key: "id".into(),
                 value: Some(AnyValue { value: Some(any_value::Value::IntValue(id as i64)) }),
+                ..Default::default()
             },
             ProtoKeyValue {
                 key: "tags".into(),
@@ -91,6 +92,7 @@ fn otlp_span(id: u64, start: u64) -> Span {
                         ],
                     })),
                 }),
+                ..Default::default()
             },
         ],
         events: vec![span::Event {
@@ -99,6 +101,7 @@ fn otlp_span(id: u64, start: u64) -> Span {
             attributes: vec![ProtoKeyValue {
                 key: "ok".into(),
                 value: Some(AnyValue { value: Some(any_value::Value::BoolValue(true)) }),
+                ..Default::default()
             }],
             dropped_attributes_count: 0,
         }],
@@ -115,6 +118,7 @@ fn otlp_traces(ids: &[u64], start: u64) -> ExportTraceServiceRequest {
                 attributes: vec![ProtoKeyValue {
                     key: "service.name".into(),
                     value: Some(AnyValue { value: Some(any_value::Value::StringValue("edge-cases".into())) }),
+                    ..Default::default()
                 }],
                 ..Default::default()
             }),
@@ -168,6 +172,7 @@ fn otlp_metrics(values: &[f64], time: u64) -> ExportMetricsServiceRequest {
             attributes: vec![ProtoKeyValue {
                 key: "v".into(),
                 value: Some(AnyValue { value: Some(any_value::Value::DoubleValue(v)) }),
+                ..Default::default()
             }],
             ..Default::default()
         })
@@ -311,7 +316,7 @@ fn empty_trace_requests_are_accepted_with_zero_rows() {
     // A resource and a scope without spans is empty too.
     assert_eq!(lib.export_otlp_traces(&otlp_traces(&[], now_nanos())).unwrap(), 0);
     assert_eq!(lib.export_otlp_traces_bytes(&[]).unwrap(), 0, "zero bytes are a valid empty request");
-    assert_eq!(lib.export_traces(Vec::new()).unwrap(), 0);
+    assert_eq!(lib.export_traces(Vec::<SpanData>::new()).unwrap(), 0);
     lib.flush().unwrap();
 
     assert!(walk(tmp.path()).is_empty(), "nothing at all is written: {:?}", walk(tmp.path()));
@@ -382,7 +387,7 @@ fn exporters_created_after_shutdown_fail_with_already_shutdown() {
 
     let span_exporter = lib.span_exporter();
     let metric_exporter = lib.metric_exporter();
-    assert_eq!(metric_exporter.temporality(), lib.config().temporality());
+    assert_eq!(opentelemetry_parquet::Temporality::from(metric_exporter.temporality()), lib.config().temporality());
     assert!(matches!(ready(span_exporter.export(sdk_spans(&fresh_ids(2)))), Err(OTelSdkError::AlreadyShutdown)));
     assert!(matches!(ready(metric_exporter.export(&ResourceMetrics::default())), Err(OTelSdkError::AlreadyShutdown)));
     assert!(all_files(tmp.path()).is_empty());
@@ -392,6 +397,7 @@ fn exporters_created_after_shutdown_fail_with_already_shutdown() {
 fn exporter_shutdown_flushes_but_keeps_the_library_running() {
     let tmp = tempfile::tempdir().unwrap();
     let lib = library(tmp.path());
+    #[allow(unused_mut)] // SDK 0.31's `SpanExporter::shutdown` takes `&mut self`, 0.32's `&self`
     let mut first = lib.span_exporter();
     let second = lib.span_exporter();
     let metric_exporter = lib.metric_exporter();

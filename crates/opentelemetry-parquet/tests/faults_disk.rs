@@ -106,6 +106,7 @@ fn request(first: u64) -> ExportTraceServiceRequest {
             attributes: vec![KeyValue {
                 key: "filler".into(),
                 value: Some(AnyValue { value: Some(any_value::Value::StringValue(format!("{seq:01024}"))) }),
+                ..Default::default()
             }],
             ..Span::default()
         })

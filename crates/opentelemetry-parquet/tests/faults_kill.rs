@@ -51,6 +51,7 @@ fn batch(trial: u64, first: u64) -> ExportTraceServiceRequest {
             attributes: vec![KeyValue {
                 key: "payload".into(),
                 value: Some(AnyValue { value: Some(any_value::Value::StringValue("x".repeat((seq % 200) as usize))) }),
+                ..Default::default()
             }],
             ..Span::default()
         })
@@ -61,6 +62,7 @@ fn batch(trial: u64, first: u64) -> ExportTraceServiceRequest {
                 attributes: vec![KeyValue {
                     key: "service.name".into(),
                     value: Some(AnyValue { value: Some(any_value::Value::StringValue("killed".into())) }),
+                    ..Default::default()
                 }],
                 ..Resource::default()
             }),

@@ -46,7 +46,7 @@ fn size(rng: &mut Rng, usual: u64, rare: u64, one_in: u64) -> u64 {
 }
 
 fn kv(key: &str, value: any_value::Value) -> KeyValue {
-    KeyValue { key: key.to_owned(), value: Some(AnyValue { value: Some(value) }) }
+    KeyValue { key: key.to_owned(), value: Some(AnyValue { value: Some(value) }), ..Default::default() }
 }
 
 fn attributes(rng: &mut Rng) -> Vec<KeyValue> {
@@ -229,7 +229,7 @@ fn nested(depth: usize, kvlist: bool) -> AnyValue {
         v = AnyValue {
             value: Some(if kvlist {
                 any_value::Value::KvlistValue(KeyValueList {
-                    values: vec![KeyValue { key: "n".into(), value: Some(v) }],
+                    values: vec![KeyValue { key: "n".into(), value: Some(v), ..Default::default() }],
                 })
             } else {
                 any_value::Value::ArrayValue(ArrayValue { values: vec![v] })
@@ -250,7 +250,7 @@ fn hostile_attributes(rng: &mut Rng) -> Vec<KeyValue> {
         ],
         1 => {
             let depth = [1, 16, 31, 32, 33, 40, 64, 90][rng.below(8) as usize];
-            vec![KeyValue { key: "deep".into(), value: Some(nested(depth, rng.one_in(2))) }]
+            vec![KeyValue { key: "deep".into(), value: Some(nested(depth, rng.one_in(2))), ..Default::default() }]
         }
         2 => {
             (0..1 + size(rng, 40, 1_000, 20)).map(|i| kv(&format!("k{}", i % 300), Value::IntValue(i as i64))).collect()

@@ -42,7 +42,7 @@ fn int(i: i64) -> Option<AnyValue> {
 }
 
 fn kv(key: &str, value: Option<AnyValue>) -> Kv {
-    Kv { key: key.into(), value }
+    Kv { key: key.into(), value, ..Default::default() }
 }
 
 fn span(id: u64, start: u64, attributes: Vec<Kv>) -> Span {

@@ -319,7 +319,7 @@ fn key_values(
                 while !seen.insert(key.clone()) {
                     key.push('#');
                 }
-                KeyValue { key, value }
+                KeyValue { key, value, ..Default::default() }
             })
             .collect()
     })
@@ -668,7 +668,7 @@ proptest! {
 const FORMATS: [StorageFormat; 2] = [StorageFormat::Parquet, StorageFormat::ArrowIpc];
 
 fn kv(key: &str, value: any_value::Value) -> KeyValue {
-    KeyValue { key: key.to_owned(), value: Some(AnyValue { value: Some(value) }) }
+    KeyValue { key: key.to_owned(), value: Some(AnyValue { value: Some(value) }), ..Default::default() }
 }
 
 /// One attribute of every `AnyValue` type, nested ones included.
@@ -705,16 +705,16 @@ fn kitchen_sink_attributes() -> Vec<KeyValue> {
             "kvlist",
             Value::KvlistValue(KeyValueList {
                 values: vec![
-                    KeyValue { key: "no value".into(), value: None },
-                    KeyValue { key: "empty".into(), value: Some(AnyValue { value: None }) },
+                    KeyValue { key: "no value".into(), value: None, ..Default::default() },
+                    KeyValue { key: "empty".into(), value: Some(AnyValue { value: None }), ..Default::default() },
                     kv("nested array", Value::ArrayValue(ArrayValue { values: every_scalar })),
                     kv("nested kvlist", Value::KvlistValue(KeyValueList { values: vec![kv("", Value::IntValue(1))] })),
                 ],
             }),
         ),
         kv("empty kvlist", Value::KvlistValue(KeyValueList::default())),
-        KeyValue { key: "empty value".into(), value: Some(AnyValue { value: None }) },
-        KeyValue { key: "no value".into(), value: None },
+        KeyValue { key: "empty value".into(), value: Some(AnyValue { value: None }), ..Default::default() },
+        KeyValue { key: "no value".into(), value: None, ..Default::default() },
         kv("", Value::StringValue("empty key".into())),
     ]
 }
@@ -983,7 +983,7 @@ fn nested_array(depth: usize) -> AnyValue {
 #[test]
 fn deeply_nested_array_attribute_round_trips() {
     let mut span = simple_span("deep", HOUR, HOUR + 1);
-    span.attributes = vec![KeyValue { key: "deep".into(), value: Some(nested_array(30)) }];
+    span.attributes = vec![KeyValue { key: "deep".into(), value: Some(nested_array(30)), ..Default::default() }];
     let request = traces_of(vec![span]);
     let wire = request.encode_to_vec();
     for format in FORMATS {

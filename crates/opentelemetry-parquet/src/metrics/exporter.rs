@@ -1,14 +1,13 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::metrics::data::ResourceMetrics;
-use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
-use opentelemetry_sdk::metrics::Temporality;
+use crate::error::{OtlpError, Result};
+use crate::sdk::SdkResourceMetrics;
+use crate::{OtlpLibrary, Temporality};
 
-use crate::OtlpLibrary;
-
-/// An OpenTelemetry SDK [`PushMetricExporter`] that stores metrics in an [`OtlpLibrary`].
+/// An OpenTelemetry SDK `PushMetricExporter` that stores metrics in an [`OtlpLibrary`]: it
+/// implements `opentelemetry_sdk::metrics::exporter::PushMetricExporter` of each SDK version
+/// enabled (features `sdk-0-31`, `sdk-0-32`).
 ///
 /// Get one from [`OtlpLibrary::metric_exporter`] and give it to a `PeriodicReader`. It reads
 /// the SDK's `&ResourceMetrics` in place (no copy). Its temporality is the library's
@@ -40,7 +39,7 @@ pub struct OtlpMetricExporter {
 }
 
 impl OtlpLibrary {
-    /// A [`PushMetricExporter`] writing into this library, with the configured temporality.
+    /// A metric exporter writing into this library, with the configured temporality.
     pub fn metric_exporter(&self) -> OtlpMetricExporter {
         OtlpMetricExporter {
             library: self.clone(),
@@ -51,37 +50,38 @@ impl OtlpLibrary {
 }
 
 impl OtlpMetricExporter {
-    /// Asks the SDK for this temporality instead of the configured one.
-    pub fn with_temporality(mut self, temporality: Temporality) -> Self {
-        self.temporality = temporality;
+    /// Asks the SDK for this temporality instead of the configured one (ours or the SDK's
+    /// `Temporality`).
+    pub fn with_temporality(mut self, temporality: impl Into<Temporality>) -> Self {
+        self.temporality = temporality.into();
         self
     }
-}
 
-impl PushMetricExporter for OtlpMetricExporter {
-    fn export(&self, metrics: &ResourceMetrics) -> impl std::future::Future<Output = OTelSdkResult> + Send {
-        let result = if self.is_shutdown.load(Ordering::Acquire) {
-            Err(OTelSdkError::AlreadyShutdown)
-        } else {
-            self.library.export_metrics_ref(metrics).map(|_| ()).map_err(OTelSdkError::from)
-        };
-        std::future::ready(result)
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.library.flush().map_err(OTelSdkError::from)
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.is_shutdown.store(true, Ordering::Release);
-        self.library.flush_with_timeout(timeout).map_err(OTelSdkError::from)
-    }
-
-    fn shutdown(&self) -> OTelSdkResult {
-        self.shutdown_with_timeout(self.library.config().export_timeout())
-    }
-
-    fn temporality(&self) -> Temporality {
+    /// The temporality this exporter asks the SDK for (the SDK traits' `temporality()`).
+    pub(crate) fn requested_temporality(&self) -> Temporality {
         self.temporality
+    }
+
+    /// The exporter's `export`: stores the metrics unless it was shut down.
+    pub(crate) fn export_metrics(&self, metrics: &impl SdkResourceMetrics) -> Result<usize> {
+        if self.is_shutdown.load(Ordering::Acquire) {
+            return Err(OtlpError::AlreadyShutdown("OtlpMetricExporter"));
+        }
+        self.library.export_metrics_ref(metrics)
+    }
+
+    /// The library's `export_timeout`, used where the SDK would pass its own fixed default.
+    pub(crate) fn export_timeout(&self) -> Duration {
+        self.library.config().export_timeout()
+    }
+
+    pub(crate) fn flush_for(&self, timeout: Duration) -> Result<()> {
+        self.library.flush_with_timeout(timeout)
+    }
+
+    /// Refuses later exports and flushes; the library keeps running.
+    pub(crate) fn shutdown_for(&self, timeout: Duration) -> Result<()> {
+        self.is_shutdown.store(true, Ordering::Release);
+        self.flush_for(timeout)
     }
 }

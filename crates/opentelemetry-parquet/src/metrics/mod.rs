@@ -1,5 +1,4 @@
-//! Metrics: the OpenTelemetry SDK
-//! [`PushMetricExporter`](opentelemetry_sdk::metrics::exporter::PushMetricExporter).
+//! Metrics: the OpenTelemetry SDK's `PushMetricExporter`.
 
 mod exporter;
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use arrow_array::builder::{MapBuilder, MapFieldNames, StringBuilder};
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::{DataType, Field};
-use opentelemetry_proto::tonic::common::v1::KeyValue;
+use crate::proto::common::v1::KeyValue;
 
 use crate::attributes::{self, AttrValue};
 
@@ -29,7 +29,7 @@ fn map_builder() -> MapBuilder<StringBuilder, StringBuilder> {
 }
 
 /// Which entries to keep so that keys are unique, the last occurrence of a key winning (OTLP
-/// requires unique keys; SDK 0.31 span attributes keep duplicates, and a map with duplicate
+/// requires unique keys; the SDK's span attributes keep duplicates, and a map with duplicate
 /// keys makes DuckDB refuse the whole file). `None` when the keys are already unique.
 pub(crate) fn unique_last<T>(items: &[T], key: impl Fn(&T) -> &str) -> Option<Vec<bool>> {
     let n = items.len();
@@ -81,7 +81,7 @@ impl RenderedAttrs {
         let mut out = RenderedAttrs::default();
         for (key, value) in unique_items(&attrs, |(k, _)| k) {
             let mut r = String::new();
-            attributes::render(*value, &mut r, &mut out.types);
+            attributes::render(value, &mut r, &mut out.types);
             out.bytes += key.len() + r.len() + 16;
             out.entries.push(((*key).to_owned(), r));
         }
@@ -122,7 +122,7 @@ impl AttrMapBuilder {
     }
 
     /// Appends one entry to the current row.
-    fn append(&mut self, key: &str, value: AttrValue<'_>) {
+    pub(crate) fn append(&mut self, key: &str, value: &AttrValue<'_>) {
         attributes::render(value, &mut self.rendered, &mut self.row_types);
         self.values.keys().append_value(key);
         self.values.values().append_value(&self.rendered);
@@ -131,23 +131,7 @@ impl AttrMapBuilder {
     /// Appends the OTLP key-values to the current row, keys made unique (the last value wins).
     pub(crate) fn append_otlp(&mut self, attrs: &[KeyValue]) {
         for kv in unique_items(attrs, |kv| &kv.key) {
-            self.append(&kv.key, AttrValue::Otlp(kv.value.as_ref()));
-        }
-    }
-
-    /// Appends the API key-values to the current row, keys made unique (the last value wins).
-    pub(crate) fn append_sdk(&mut self, attrs: &[opentelemetry::KeyValue]) {
-        for kv in unique_items(attrs, |kv| kv.key.as_str()) {
-            self.append(kv.key.as_str(), AttrValue::Sdk(&kv.value));
-        }
-    }
-
-    /// Appends API key-values given by an iterator (the SDK's metric data points), keys made
-    /// unique (the last value wins): the SDK keeps duplicate keys of a measurement.
-    pub(crate) fn append_sdk_iter<'a>(&mut self, attrs: impl IntoIterator<Item = &'a opentelemetry::KeyValue>) {
-        let attrs: Vec<&opentelemetry::KeyValue> = attrs.into_iter().collect();
-        for kv in unique_items(&attrs, |kv| kv.key.as_str()) {
-            self.append(kv.key.as_str(), AttrValue::Sdk(&kv.value));
+            self.append(&kv.key, &AttrValue::Otlp(kv.value.as_ref()));
         }
     }
 

@@ -14,10 +14,8 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int32Type, UInt64Type};
 use arrow_array::{Array, ArrayRef, ListArray, RecordBatch};
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
-use opentelemetry_proto::tonic::metrics::v1 as otlp;
-use opentelemetry_proto::tonic::metrics::v1::{exponential_histogram_data_point::Buckets, metric::Data};
-use opentelemetry_sdk::metrics::data as sdk;
-use opentelemetry_sdk::metrics::Temporality;
+use crate::proto::metrics::v1 as otlp;
+use crate::proto::metrics::v1::{exponential_histogram_data_point::Buckets, metric::Data};
 
 use super::attrs::*;
 use super::columns::*;
@@ -25,7 +23,6 @@ use super::read::*;
 use super::resource::*;
 use super::ResourceKey;
 use crate::attributes::AttrValue;
-use crate::time::to_nanos;
 
 /// Which metric table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -55,15 +52,6 @@ impl MetricInfo {
             metadata: RenderedAttrs::new(
                 m.metadata.iter().map(|kv| (kv.key.as_str(), AttrValue::Otlp(kv.value.as_ref()))),
             ),
-        }
-    }
-
-    pub(crate) fn from_sdk(m: &sdk::Metric) -> Self {
-        MetricInfo {
-            name: m.name().to_owned(),
-            description: m.description().to_owned(),
-            unit: m.unit().to_owned(),
-            metadata: RenderedAttrs::default(),
         }
     }
 
@@ -106,13 +94,6 @@ impl SdkNumber for u64 {
     fn as_f64(self) -> f64 {
         self as f64
     }
-}
-
-fn temporality(t: Temporality) -> i32 {
-    (match t {
-        Temporality::Delta => otlp::AggregationTemporality::Delta,
-        _ => otlp::AggregationTemporality::Cumulative,
-    }) as i32
 }
 
 fn u64_list() -> DataType {
@@ -212,40 +193,40 @@ pub(crate) struct PointHeader {
 /// empty and are left out by [`MetricsBuilder::finish`].
 #[derive(Debug)]
 pub(crate) struct MetricsBuilder {
-    kind: MetricKind,
-    rows: usize,
-    name: StringBuilder,
-    description: StringBuilder,
-    unit: StringBuilder,
-    attributes: AttrMapBuilder,
-    start: TimestampNanosecondBuilder,
-    time: TimestampNanosecondBuilder,
+    pub(crate) kind: MetricKind,
+    pub(crate) rows: usize,
+    pub(crate) name: StringBuilder,
+    pub(crate) description: StringBuilder,
+    pub(crate) unit: StringBuilder,
+    pub(crate) attributes: AttrMapBuilder,
+    pub(crate) start: TimestampNanosecondBuilder,
+    pub(crate) time: TimestampNanosecondBuilder,
     // gauge, sum
-    value: Float64Builder,
-    int_value: Int64Builder,
-    monotonic: BooleanBuilder,
+    pub(crate) value: Float64Builder,
+    pub(crate) int_value: Int64Builder,
+    pub(crate) monotonic: BooleanBuilder,
     // histograms, summary
-    count: UInt64Builder,
-    sum: Float64Builder,
-    bucket_counts: ListBuilder<UInt64Builder>,
-    bounds: ListBuilder<Float64Builder>,
-    scale: Int32Builder,
-    zero_count: UInt64Builder,
-    zero_threshold: Float64Builder,
-    positive_offset: Int32Builder,
-    positive_counts: ListBuilder<UInt64Builder>,
-    negative_offset: Int32Builder,
-    negative_counts: ListBuilder<UInt64Builder>,
-    min: Float64Builder,
-    max: Float64Builder,
-    quantile_lengths: Vec<usize>,
-    quantile: Float64Builder,
-    quantile_value: Float64Builder,
-    temporality: Int32Builder,
-    exemplars: ExemplarsBuilder,
-    flags: UInt32Builder,
-    metadata: AttrMapBuilder,
-    resource_scope: ResourceScopeColumns,
+    pub(crate) count: UInt64Builder,
+    pub(crate) sum: Float64Builder,
+    pub(crate) bucket_counts: ListBuilder<UInt64Builder>,
+    pub(crate) bounds: ListBuilder<Float64Builder>,
+    pub(crate) scale: Int32Builder,
+    pub(crate) zero_count: UInt64Builder,
+    pub(crate) zero_threshold: Float64Builder,
+    pub(crate) positive_offset: Int32Builder,
+    pub(crate) positive_counts: ListBuilder<UInt64Builder>,
+    pub(crate) negative_offset: Int32Builder,
+    pub(crate) negative_counts: ListBuilder<UInt64Builder>,
+    pub(crate) min: Float64Builder,
+    pub(crate) max: Float64Builder,
+    pub(crate) quantile_lengths: Vec<usize>,
+    pub(crate) quantile: Float64Builder,
+    pub(crate) quantile_value: Float64Builder,
+    pub(crate) temporality: Int32Builder,
+    pub(crate) exemplars: ExemplarsBuilder,
+    pub(crate) flags: UInt32Builder,
+    pub(crate) metadata: AttrMapBuilder,
+    pub(crate) resource_scope: ResourceScopeColumns,
 }
 
 impl MetricsBuilder {
@@ -307,7 +288,7 @@ impl MetricsBuilder {
     }
 
     /// Appends the columns every metric table has.
-    fn append_common(
+    pub(crate) fn append_common(
         &mut self,
         ctx: &RowContext<'_>,
         header: &PointHeader,
@@ -328,7 +309,7 @@ impl MetricsBuilder {
         self.resource_scope.append(resource, scope);
     }
 
-    fn append_histogram_tail(&mut self, min: Option<f64>, max: Option<f64>, temporality: i32) {
+    pub(crate) fn append_histogram_tail(&mut self, min: Option<f64>, max: Option<f64>, temporality: i32) {
         self.min.append_option(min);
         self.max.append_option(max);
         self.temporality.append_value(temporality);
@@ -411,78 +392,6 @@ impl MetricsBuilder {
             offset.append_option(b.map(|b| b.offset));
             counts.append_value(b.map(|b| b.bucket_counts.as_slice()).unwrap_or_default().iter().map(|c| Some(*c)));
         }
-    }
-
-    fn append_sdk_exemplars<'a, T: SdkNumber + 'static>(&mut self, list: impl Iterator<Item = &'a sdk::Exemplar<T>>) {
-        for e in list {
-            self.exemplars.append(
-                |a| a.append_sdk_iter(e.filtered_attributes()),
-                to_nanos(e.time()),
-                e.value.number(),
-                e.span_id(),
-                e.trace_id(),
-            );
-        }
-        self.exemplars.finish_row();
-    }
-
-    /// Appends one SDK gauge or sum data point.
-    pub(crate) fn append_sdk_number<'a, T: SdkNumber + 'static>(
-        &mut self,
-        ctx: &RowContext<'_>,
-        header: &PointHeader,
-        attributes: impl Iterator<Item = &'a opentelemetry::KeyValue>,
-        value: T,
-        exemplars: impl Iterator<Item = &'a sdk::Exemplar<T>>,
-        sum: Option<(Temporality, bool)>,
-    ) {
-        self.append_common(ctx, header, |a| a.append_sdk_iter(attributes));
-        value.number().append(&mut self.value, &mut self.int_value);
-        if let Some((t, monotonic)) = sum {
-            self.temporality.append_value(temporality(t));
-            self.monotonic.append_value(monotonic);
-        }
-        self.append_sdk_exemplars(exemplars);
-    }
-
-    pub(crate) fn append_sdk_histogram<T: SdkNumber + 'static>(
-        &mut self,
-        ctx: &RowContext<'_>,
-        header: &PointHeader,
-        p: &sdk::HistogramDataPoint<T>,
-        t: Temporality,
-    ) {
-        self.append_common(ctx, header, |a| a.append_sdk_iter(p.attributes()));
-        self.count.append_value(p.count());
-        self.sum.append_value(p.sum().as_f64());
-        self.bucket_counts.append_value(p.bucket_counts().map(Some));
-        self.bounds.append_value(p.bounds().map(Some));
-        self.append_sdk_exemplars(p.exemplars());
-        self.append_histogram_tail(p.min().map(SdkNumber::as_f64), p.max().map(SdkNumber::as_f64), temporality(t));
-    }
-
-    pub(crate) fn append_sdk_exponential_histogram<T: SdkNumber + 'static>(
-        &mut self,
-        ctx: &RowContext<'_>,
-        header: &PointHeader,
-        p: &sdk::ExponentialHistogramDataPoint<T>,
-        t: Temporality,
-    ) {
-        self.append_common(ctx, header, |a| a.append_sdk_iter(p.attributes()));
-        self.count.append_value(p.count() as u64);
-        self.sum.append_value(p.sum().as_f64());
-        self.scale.append_value(p.scale().into());
-        self.zero_count.append_value(p.zero_count());
-        self.zero_threshold.append_value(p.zero_threshold());
-        for (b, offset, counts) in [
-            (p.positive_bucket(), &mut self.positive_offset, &mut self.positive_counts),
-            (p.negative_bucket(), &mut self.negative_offset, &mut self.negative_counts),
-        ] {
-            offset.append_value(b.offset());
-            counts.append_value(b.counts().map(Some));
-        }
-        self.append_sdk_exemplars(p.exemplars());
-        self.append_histogram_tail(p.min().map(SdkNumber::as_f64), p.max().map(SdkNumber::as_f64), temporality(t));
     }
 
     pub(crate) fn finish(&mut self) -> Result<RecordBatch, arrow_schema::ArrowError> {

@@ -10,8 +10,8 @@ pub(crate) mod traces;
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
-use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
-use opentelemetry_proto::tonic::resource::v1::Resource;
+use crate::proto::common::v1::InstrumentationScope;
+use crate::proto::resource::v1::Resource;
 use prost::Message as _;
 
 pub(crate) use metrics::MetricKind;

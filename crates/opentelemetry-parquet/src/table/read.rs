@@ -5,8 +5,8 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{TimestampNanosecondType, UInt32Type};
 use arrow_array::{Array, ArrayRef, ListArray, MapArray, RecordBatch, StringArray, StructArray};
 use arrow_schema::DataType;
-use opentelemetry_proto::tonic::common::v1::{EntityRef, InstrumentationScope, KeyValue};
-use opentelemetry_proto::tonic::resource::v1::Resource;
+use crate::proto::common::v1::{EntityRef, InstrumentationScope, KeyValue};
+use crate::proto::resource::v1::Resource;
 
 use super::columns::{i64_to_nanos, parse_hex, Number};
 use crate::attributes;
@@ -125,7 +125,7 @@ impl<'a> AttrColumns<'a> {
             let key = keys.value(start + i).to_owned();
             let value =
                 attributes::parse(values.value(start + i), ty).map_err(|e| format!("attribute {key:?}: {e}"))?;
-            Ok(KeyValue { key, value })
+            Ok(attributes::key_value(key, value))
         };
         match self.types {
             AttrTypes::Codes(codes) => {
@@ -209,8 +209,8 @@ pub(crate) fn read_resource_scope(
 pub(crate) fn read_exemplars(
     list: &ListArray,
     row: usize,
-) -> ReadResult<Vec<opentelemetry_proto::tonic::metrics::v1::Exemplar>> {
-    use opentelemetry_proto::tonic::metrics::v1::{exemplar, Exemplar};
+) -> ReadResult<Vec<crate::proto::metrics::v1::Exemplar>> {
+    use crate::proto::metrics::v1::{exemplar, Exemplar};
     let items = list.values().checked_struct()?;
     let attrs = AttrColumns::from_struct(items, "FilteredAttributes")?;
     let time = struct_child(items, "TimeUnix")?.checked_primitive::<TimestampNanosecondType>()?;

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use arrow_array::builder::{ListBuilder, StringBuilder, UInt32Builder};
 use arrow_array::ArrayRef;
 use arrow_schema::{DataType, Field, Fields};
-use opentelemetry_proto::tonic::common::v1::{EntityRef, InstrumentationScope};
-use opentelemetry_proto::tonic::resource::v1::Resource;
+use crate::proto::common::v1::{EntityRef, InstrumentationScope};
+use crate::proto::resource::v1::Resource;
 
 use super::attrs::{string_builder, AttrMapBuilder, RenderedAttrs};
 use super::columns::list_of_struct;
@@ -38,20 +38,7 @@ impl ResourceInfo {
         )
     }
 
-    /// The SDK keeps resource attributes in a hash map whose iteration order differs between
-    /// `Resource` instances; they are stored sorted by key so equal resources store equal rows.
-    pub(crate) fn from_sdk(resource: &opentelemetry_sdk::Resource) -> Self {
-        let mut attributes: Vec<_> = resource.iter().collect();
-        attributes.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
-        Self::new(
-            RenderedAttrs::new(attributes.into_iter().map(|(k, v)| (k.as_str(), AttrValue::Sdk(v)))),
-            0,
-            resource.schema_url().unwrap_or_default(),
-            Arc::default(),
-        )
-    }
-
-    fn new(attributes: RenderedAttrs, dropped: u32, schema_url: &str, entity_refs: Arc<Vec<EntityRef>>) -> Self {
+    pub(crate) fn new(attributes: RenderedAttrs, dropped: u32, schema_url: &str, entity_refs: Arc<Vec<EntityRef>>) -> Self {
         let service_name = attributes.get("service.name").unwrap_or_default().to_owned();
         ResourceInfo {
             attributes,
@@ -101,16 +88,6 @@ impl ScopeInfo {
             ),
             dropped_attributes_count: s.dropped_attributes_count,
             schema_url: schema_url.to_owned(),
-        }
-    }
-
-    pub(crate) fn from_sdk(scope: &opentelemetry::InstrumentationScope) -> Self {
-        ScopeInfo {
-            name: scope.name().to_owned(),
-            version: scope.version().unwrap_or_default().to_owned(),
-            attributes: RenderedAttrs::new(scope.attributes().map(|kv| (kv.key.as_str(), AttrValue::Sdk(&kv.value)))),
-            dropped_attributes_count: 0,
-            schema_url: scope.schema_url().unwrap_or_default().to_owned(),
         }
     }
 

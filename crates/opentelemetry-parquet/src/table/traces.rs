@@ -12,19 +12,16 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{TimestampNanosecondType, UInt32Type, UInt64Type};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
-use opentelemetry::trace::{SpanKind, Status};
-use opentelemetry_proto::tonic::trace::v1::{span, status, Span, Status as OtlpStatus};
-use opentelemetry_sdk::trace::SpanData;
+use crate::proto::trace::v1::{span, Span, Status as OtlpStatus};
 
 use super::attrs::*;
 use super::columns::*;
 use super::read::*;
 use super::resource::*;
-use crate::time::to_nanos;
 
 /// W3C trace flags plus `SpanFlags::CONTEXT_HAS_IS_REMOTE` and `CONTEXT_IS_REMOTE`, as the
 /// OTLP exporter computes them.
-fn span_flags(trace_flags: u8, is_remote: bool) -> u32 {
+pub(crate) fn span_flags(trace_flags: u8, is_remote: bool) -> u32 {
     trace_flags as u32 | 0x100 | if is_remote { 0x200 } else { 0 }
 }
 
@@ -44,16 +41,6 @@ fn parse_enum(names: &[&str], s: &str) -> ReadResult<i32> {
         Some(i) => Ok(i as i32),
         None => s.parse().map_err(|_| format!("unknown enum value {s:?}")),
     }
-}
-
-fn sdk_kind(kind: &SpanKind) -> i32 {
-    (match kind {
-        SpanKind::Internal => span::SpanKind::Internal,
-        SpanKind::Server => span::SpanKind::Server,
-        SpanKind::Client => span::SpanKind::Client,
-        SpanKind::Producer => span::SpanKind::Producer,
-        SpanKind::Consumer => span::SpanKind::Consumer,
-    }) as i32
 }
 
 fn event_fields() -> Fields {
@@ -118,12 +105,12 @@ pub(crate) struct TracesBuilder {
     trace_state: StringBuilder,
     name: StringBuilder,
     kind: StringBuilder,
-    attributes: AttrMapBuilder,
+    pub(crate) attributes: AttrMapBuilder,
     duration: UInt64Builder,
     status_code: StringBuilder,
     status_message: StringBuilder,
-    events: EventsBuilder,
-    links: LinksBuilder,
+    pub(crate) events: EventsBuilder,
+    pub(crate) links: LinksBuilder,
     flags: UInt32Builder,
     dropped_attributes: UInt32Builder,
     dropped_events: UInt32Builder,
@@ -158,21 +145,21 @@ impl Default for TracesBuilder {
 }
 
 /// The scalar fields of a span, borrowed from either source.
-struct SpanFields<'a> {
-    trace_id: &'a [u8],
-    span_id: &'a [u8],
-    parent_span_id: &'a [u8],
-    trace_state: &'a str,
-    name: &'a str,
-    kind: i32,
-    start: u64,
-    end: u64,
-    status_code: i32,
-    status_message: &'a str,
-    flags: u32,
-    dropped_attributes: u32,
-    dropped_events: u32,
-    dropped_links: u32,
+pub(crate) struct SpanFields<'a> {
+    pub(crate) trace_id: &'a [u8],
+    pub(crate) span_id: &'a [u8],
+    pub(crate) parent_span_id: &'a [u8],
+    pub(crate) trace_state: &'a str,
+    pub(crate) name: &'a str,
+    pub(crate) kind: i32,
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+    pub(crate) status_code: i32,
+    pub(crate) status_message: &'a str,
+    pub(crate) flags: u32,
+    pub(crate) dropped_attributes: u32,
+    pub(crate) dropped_events: u32,
+    pub(crate) dropped_links: u32,
 }
 
 impl TracesBuilder {
@@ -180,7 +167,7 @@ impl TracesBuilder {
         self.rows
     }
 
-    fn append_fields(&mut self, resource: &ResourceInfo, scope: &ScopeInfo, f: SpanFields<'_>) {
+    pub(crate) fn append_fields(&mut self, resource: &ResourceInfo, scope: &ScopeInfo, f: SpanFields<'_>) {
         self.rows += 1;
         self.timestamp.append_value(nanos_to_i64(f.start));
         append_hex(f.trace_id, &mut self.trace_id);
@@ -237,57 +224,6 @@ impl TracesBuilder {
         self.links.finish_row();
     }
 
-    /// Appends a span from the SDK, exactly as its OTLP form would be appended.
-    pub(crate) fn append_sdk(&mut self, resource: &ResourceInfo, scope: &ScopeInfo, s: &SpanData) {
-        let ctx = &s.span_context;
-        let (status_code, status_message) = match &s.status {
-            Status::Unset => (status::StatusCode::Unset, ""),
-            Status::Ok => (status::StatusCode::Ok, ""),
-            Status::Error { description } => (status::StatusCode::Error, description.as_ref()),
-        };
-        let parent = s.parent_span_id.to_bytes();
-        let trace_state = ctx.trace_state().header();
-        self.append_fields(
-            resource,
-            scope,
-            SpanFields {
-                trace_id: &ctx.trace_id().to_bytes(),
-                span_id: &ctx.span_id().to_bytes(),
-                parent_span_id: if s.parent_span_id == opentelemetry::trace::SpanId::INVALID { &[] } else { &parent },
-                trace_state: &trace_state,
-                name: &s.name,
-                kind: sdk_kind(&s.span_kind),
-                start: to_nanos(s.start_time),
-                end: to_nanos(s.end_time),
-                status_code: status_code as i32,
-                status_message,
-                flags: span_flags(ctx.trace_flags().to_u8(), s.parent_span_is_remote),
-                dropped_attributes: s.dropped_attributes_count,
-                dropped_events: s.events.dropped_count,
-                dropped_links: s.links.dropped_count,
-            },
-        );
-        self.attributes.append_sdk(&s.attributes);
-        self.attributes.finish_row();
-        for e in s.events.iter() {
-            self.events
-                .append(to_nanos(e.timestamp), &e.name, e.dropped_attributes_count, |a| a.append_sdk(&e.attributes));
-        }
-        self.events.finish_row();
-        for l in s.links.iter() {
-            let lc = &l.span_context;
-            self.links.append(
-                &lc.trace_id().to_bytes(),
-                &lc.span_id().to_bytes(),
-                &lc.trace_state().header(),
-                l.dropped_attributes_count,
-                span_flags(lc.trace_flags().to_u8(), lc.is_remote()),
-                |a| a.append_sdk(&l.attributes),
-            );
-        }
-        self.links.finish_row();
-    }
-
     pub(crate) fn finish(&mut self) -> Result<RecordBatch, arrow_schema::ArrowError> {
         self.rows = 0;
         let [a, at] = self.attributes.finish();
@@ -317,7 +253,7 @@ impl TracesBuilder {
 }
 
 #[derive(Debug)]
-struct EventsBuilder {
+pub(crate) struct EventsBuilder {
     lengths: Vec<usize>,
     current: usize,
     time: TimestampNanosecondBuilder,
@@ -340,7 +276,7 @@ impl Default for EventsBuilder {
 }
 
 impl EventsBuilder {
-    fn append(&mut self, time: u64, name: &str, dropped: u32, attrs: impl FnOnce(&mut AttrMapBuilder)) {
+    pub(crate) fn append(&mut self, time: u64, name: &str, dropped: u32, attrs: impl FnOnce(&mut AttrMapBuilder)) {
         self.current += 1;
         self.time.append_value(nanos_to_i64(time));
         self.name.append_value(name);
@@ -349,7 +285,7 @@ impl EventsBuilder {
         self.dropped.append_value(dropped);
     }
 
-    fn finish_row(&mut self) {
+    pub(crate) fn finish_row(&mut self) {
         self.lengths.push(std::mem::take(&mut self.current));
     }
 
@@ -362,7 +298,7 @@ impl EventsBuilder {
 }
 
 #[derive(Debug)]
-struct LinksBuilder {
+pub(crate) struct LinksBuilder {
     lengths: Vec<usize>,
     current: usize,
     trace_id: StringBuilder,
@@ -389,7 +325,7 @@ impl Default for LinksBuilder {
 }
 
 impl LinksBuilder {
-    fn append(
+    pub(crate) fn append(
         &mut self,
         trace_id: &[u8],
         span_id: &[u8],
@@ -408,7 +344,7 @@ impl LinksBuilder {
         self.flags.append_value(flags);
     }
 
-    fn finish_row(&mut self) {
+    pub(crate) fn finish_row(&mut self) {
         self.lengths.push(std::mem::take(&mut self.current));
     }
 

@@ -2,20 +2,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
-use opentelemetry_sdk::Resource;
-
+use crate::error::{OtlpError, Result};
 use crate::table::resource::ResourceInfo;
 use crate::OtlpLibrary;
 
-/// An OpenTelemetry SDK [`SpanExporter`] that stores spans in an [`OtlpLibrary`].
+/// An OpenTelemetry SDK `SpanExporter` that stores spans in an [`OtlpLibrary`]: it implements
+/// `opentelemetry_sdk::trace::SpanExporter` of each SDK version enabled (features `sdk-0-31`,
+/// `sdk-0-32`).
 ///
 /// Get one from [`OtlpLibrary::span_exporter`]. It stores the resource the tracer provider
-/// passes to [`set_resource`](SpanExporter::set_resource) with every span. Its `shutdown`
-/// (called by the provider's shutdown) flushes the library, so everything the provider exported
-/// is on disk once `provider.shutdown()` returns, but it leaves the library running for other
-/// exporters.
+/// passes to `set_resource` with every span. Its `shutdown` (called by the provider's shutdown)
+/// flushes the library, so everything the provider exported is on disk once
+/// `provider.shutdown()` returns, but it leaves the library running for other exporters; later
+/// exports fail with `AlreadyShutdown`.
 ///
 /// # Example
 /// ```
@@ -40,50 +39,42 @@ pub struct OtlpSpanExporter {
 }
 
 impl OtlpLibrary {
-    /// A [`SpanExporter`] writing into this library. Any number can be created; they share the
+    /// A span exporter writing into this library. Any number can be created; they share the
     /// library's buffer and files.
     pub fn span_exporter(&self) -> OtlpSpanExporter {
         OtlpSpanExporter {
             library: self.clone(),
-            resource: Arc::new(ResourceInfo::from_sdk(&Resource::builder().build())),
+            resource: Arc::new(crate::sdk::newest_default_resource()),
             is_shutdown: AtomicBool::new(false),
         }
     }
 }
 
 impl OtlpSpanExporter {
-    fn flush(&self, timeout: Duration) -> OTelSdkResult {
-        self.library.flush_with_timeout(timeout).map_err(OTelSdkError::from)
-    }
-}
-
-impl SpanExporter for OtlpSpanExporter {
-    fn export(&self, batch: Vec<SpanData>) -> impl std::future::Future<Output = OTelSdkResult> + Send {
-        // Handing the spans to the buffer is fast and never touches the disk: do it now and hand
-        // the SDK a finished future.
-        let result = if self.is_shutdown.load(Ordering::Acquire) {
-            Err(OTelSdkError::AlreadyShutdown)
-        } else {
-            self.library.export_span_data(batch, Arc::clone(&self.resource)).map(|_| ()).map_err(OTelSdkError::from)
-        };
-        std::future::ready(result)
+    /// The library and the resource to store spans with, unless this exporter was shut down.
+    pub(crate) fn accepting(&self) -> Result<(&OtlpLibrary, Arc<ResourceInfo>)> {
+        if self.is_shutdown.load(Ordering::Acquire) {
+            return Err(OtlpError::AlreadyShutdown("OtlpSpanExporter"));
+        }
+        Ok((&self.library, Arc::clone(&self.resource)))
     }
 
-    fn shutdown_with_timeout(&mut self, timeout: Duration) -> OTelSdkResult {
+    pub(crate) fn set_resource_info(&mut self, resource: ResourceInfo) {
+        self.resource = Arc::new(resource);
+    }
+
+    /// The library's `export_timeout`, used where the SDK would pass its own fixed default.
+    pub(crate) fn export_timeout(&self) -> Duration {
+        self.library.config().export_timeout()
+    }
+
+    pub(crate) fn flush_for(&self, timeout: Duration) -> Result<()> {
+        self.library.flush_with_timeout(timeout)
+    }
+
+    /// Refuses later exports and flushes; the library keeps running.
+    pub(crate) fn shutdown_for(&self, timeout: Duration) -> Result<()> {
         self.is_shutdown.store(true, Ordering::Release);
-        self.flush(timeout)
-    }
-
-    /// The SDK's default passes a 5 ns timeout; use the library's `export_timeout` instead.
-    fn shutdown(&mut self) -> OTelSdkResult {
-        self.shutdown_with_timeout(self.library.config().export_timeout())
-    }
-
-    fn force_flush(&mut self) -> OTelSdkResult {
-        self.flush(self.library.config().export_timeout())
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.resource = Arc::new(ResourceInfo::from_sdk(resource));
+        self.flush_for(timeout)
     }
 }

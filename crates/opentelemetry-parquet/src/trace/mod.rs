@@ -1,4 +1,4 @@
-//! Traces: the OpenTelemetry SDK [`SpanExporter`](opentelemetry_sdk::trace::SpanExporter).
+//! Traces: the OpenTelemetry SDK's `SpanExporter`.
 
 mod exporter;
 

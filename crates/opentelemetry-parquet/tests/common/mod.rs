@@ -224,3 +224,10 @@ pub fn attrs_at(values: &arrow_array::ArrayRef, types: &arrow_array::ArrayRef, r
     assert_eq!(names.len(), entries.len(), "{types:?} names a type per map entry");
     (0..entries.len()).map(|i| (keys.value(i).to_owned(), rendered.value(i).to_owned(), names[i].clone())).collect()
 }
+
+/// `message` as the same message of `opentelemetry_parquet::proto` (the newest
+/// `opentelemetry-proto` enabled, which can be newer than the one of the SDK under test, whose
+/// transforms give the expected requests), by its wire form.
+pub fn as_stored<N: prost::Message + Default>(message: &impl prost::Message) -> N {
+    N::decode(message.encode_to_vec().as_slice()).expect("the same message in both proto versions")
+}

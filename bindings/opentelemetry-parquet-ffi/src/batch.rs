@@ -11,6 +11,9 @@
 //! layout (a wrong shape or type is a `Decode` error naming what was wrong and where, and
 //! nothing is stored) and builds the OTLP request the Rust exporters would produce for the same
 //! telemetry, each string copied once, into the request.
+// `KeyValue { .., ..Default::default() }`: opentelemetry-proto 0.32's KeyValue has a field
+// (`key_strindex`) that 0.31's lacks, so the update is needed with one and not the other.
+#![allow(clippy::needless_update)]
 
 use opentelemetry_parquet::proto::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_parquet::proto::collector::trace::v1::ExportTraceServiceRequest;

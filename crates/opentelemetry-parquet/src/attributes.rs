@@ -17,9 +17,9 @@
 
 use std::fmt::Write as _;
 
+use crate::proto::common::v1::{any_value, AnyValue, ArrayValue, KeyValue, KeyValueList};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use crate::proto::common::v1::{any_value, AnyValue, ArrayValue, KeyValue, KeyValueList};
 
 #[cfg(doc)]
 use crate::MAX_VALUE_DEPTH;

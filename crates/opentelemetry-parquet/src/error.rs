@@ -199,10 +199,8 @@ mod tests {
     #[test]
     fn decode_error_names_the_message() {
         let source =
-            <crate::proto::collector::trace::v1::ExportTraceServiceRequest as prost::Message>::decode(
-                &b"\xff\xff"[..],
-            )
-            .unwrap_err();
+            <crate::proto::collector::trace::v1::ExportTraceServiceRequest as prost::Message>::decode(&b"\xff\xff"[..])
+                .unwrap_err();
         let err = OtlpError::Decode { message: "ExportTraceServiceRequest", reason: source.to_string() };
         let text = error_chain(&err);
         assert!(text.starts_with("malformed ExportTraceServiceRequest: "), "{text}");

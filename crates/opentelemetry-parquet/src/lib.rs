@@ -70,9 +70,9 @@ struct ReadmeDoctests;
 
 /// The OTLP protobuf types this crate ingests and reads back: `opentelemetry-proto`'s `tonic`
 /// module of the newest SDK version enabled (0.32 with the `sdk-0-32` feature, else 0.31).
-#[cfg(feature = "sdk-0-32")]
-pub use opentelemetry_proto_0_32::tonic as proto;
-/// The OTLP protobuf types this crate ingests and reads back: `opentelemetry-proto`'s `tonic`
-/// module of the newest SDK version enabled (0.32 with the `sdk-0-32` feature, else 0.31).
 #[cfg(all(feature = "sdk-0-31", not(feature = "sdk-0-32")))]
 pub use opentelemetry_proto::tonic as proto;
+/// The OTLP protobuf types this crate ingests and reads back: `opentelemetry-proto`'s `tonic`
+/// module of the newest SDK version enabled (0.32 with the `sdk-0-32` feature, else 0.31).
+#[cfg(feature = "sdk-0-32")]
+pub use opentelemetry_proto_0_32::tonic as proto;

@@ -2,13 +2,13 @@
 //! validated (nesting), resources, scopes and metrics rendered, and every row measured, so that
 //! an export is accepted or refused whole before anything is appended.
 
+use crate::buffer::{builder_bytes, otlp_kind, otlp_times};
+use crate::error::{OtlpError, Result};
 use crate::proto::collector::metrics::v1::ExportMetricsServiceRequest;
 use crate::proto::collector::trace::v1::ExportTraceServiceRequest;
 use crate::proto::common::v1::InstrumentationScope;
 use crate::proto::metrics::v1::metric::Data;
 use crate::proto::resource::v1::Resource;
-use crate::buffer::{builder_bytes, otlp_kind, otlp_times};
-use crate::error::{OtlpError, Result};
 use crate::size::{self, Unstorable, MAX_ROW_BYTES};
 use crate::table::metrics::MetricInfo;
 use crate::table::resource::{ResourceInfo, ScopeInfo};

@@ -4,11 +4,11 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use arrow_array::RecordBatch;
 use crate::proto::collector::metrics::v1::ExportMetricsServiceRequest;
 use crate::proto::collector::trace::v1::ExportTraceServiceRequest;
 use crate::proto::metrics::v1::{metric::Data, Metric, ResourceMetrics, ScopeMetrics};
 use crate::proto::trace::v1::{ResourceSpans, ScopeSpans};
+use arrow_array::RecordBatch;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use prost::Message as _;
 

@@ -193,12 +193,9 @@ pub(crate) fn otlp_point(data: &crate::proto::metrics::v1::metric::Data, i: usiz
             Data::ExponentialHistogram(h) => {
                 let p = &h.data_points[i];
                 let buckets = |b: &Option<_>| {
-                    b.as_ref().map_or(
-                        0,
-                        |b: &crate::proto::metrics::v1::exponential_histogram_data_point::Buckets| {
-                            8 * b.bucket_counts.len()
-                        },
-                    )
+                    b.as_ref().map_or(0, |b: &crate::proto::metrics::v1::exponential_histogram_data_point::Buckets| {
+                        8 * b.bucket_counts.len()
+                    })
                 };
                 otlp_attrs(&p.attributes)? + exemplars(&p.exemplars)? + buckets(&p.positive) + buckets(&p.negative)
             }
@@ -212,8 +209,8 @@ pub(crate) fn otlp_point(data: &crate::proto::metrics::v1::metric::Data, i: usiz
 #[cfg(test)]
 mod tests {
     use super::*;
-    use any_value::Value;
     use crate::proto::common::v1::ArrayValue;
+    use any_value::Value;
 
     fn nested(depth: usize) -> AnyValue {
         let mut v = AnyValue { value: Some(Value::IntValue(1)) };

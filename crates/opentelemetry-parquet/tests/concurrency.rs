@@ -2,6 +2,9 @@
 //! directly, and through one exporter shared by several threads) and OTLP metrics into one
 //! library while flushes run, two libraries writing into one directory, and shutdown racing
 //! exports. Every row must be stored exactly once with its attributes intact.
+// `KeyValue { .., ..Default::default() }`: opentelemetry-proto 0.32's KeyValue has a field
+// (`key_strindex`) that 0.31's lacks, so the update is needed with one and not the other.
+#![allow(clippy::needless_update)]
 
 mod common;
 use common::block_on;
@@ -96,11 +99,19 @@ fn now_nanos() -> u64 {
 }
 
 fn string_kv(key: &str, value: String) -> ProtoKeyValue {
-    ProtoKeyValue { key: key.into(), value: Some(AnyValue { value: Some(any_value::Value::StringValue(value)) }), ..Default::default() }
+    ProtoKeyValue {
+        key: key.into(),
+        value: Some(AnyValue { value: Some(any_value::Value::StringValue(value)) }),
+        ..Default::default()
+    }
 }
 
 fn int_kv(key: &str, value: i64) -> ProtoKeyValue {
-    ProtoKeyValue { key: key.into(), value: Some(AnyValue { value: Some(any_value::Value::IntValue(value)) }), ..Default::default() }
+    ProtoKeyValue {
+        key: key.into(),
+        value: Some(AnyValue { value: Some(any_value::Value::IntValue(value)) }),
+        ..Default::default()
+    }
 }
 
 /// A gauge request of `points` points, point `j` of batch `batch` from thread `thread`.

@@ -245,9 +245,8 @@ fn collect(case: &Case) -> Vec<opentelemetry_sdk::metrics::data::ResourceMetrics
 fn otlp_transform(sdk: &opentelemetry_sdk::metrics::data::ResourceMetrics) -> ExportMetricsServiceRequest {
     use opentelemetry_parquet::proto::metrics::v1::number_data_point::Value as Number;
     use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
-    let mut request: ExportMetricsServiceRequest = common::as_stored(
-        &opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest::from(sdk),
-    );
+    let mut request: ExportMetricsServiceRequest =
+        common::as_stored(&opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest::from(sdk));
     let rm = &mut request.resource_metrics[0];
     if let Some(resource) = &mut rm.resource {
         resource.attributes.sort_by(|x, y| x.key.cmp(&y.key));

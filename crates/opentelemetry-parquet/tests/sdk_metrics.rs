@@ -415,7 +415,9 @@ fn cumulative_instruments_store_exact_values() {
     let stored = StoreReader::new(dir.path()).read_metrics().expect("read_metrics");
     let collected = memory.get_finished_metrics().expect("in-memory metrics");
     assert_eq!(collected.len(), 1, "one collection, at shutdown");
-    let expected = as_stored::<ExportMetricsServiceRequest>(&opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest::from(&collected[0]));
+    let expected = as_stored::<ExportMetricsServiceRequest>(
+        &opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest::from(&collected[0]),
+    );
     assert_eq!(all_metrics(&stored).len(), 18);
     assert_eq!(normalize(stored, true), normalize(expected, true));
     library.shutdown().expect("library shutdown");
@@ -614,7 +616,15 @@ fn direct_export_equals_the_otlp_conversion_exactly() {
     assert!(!library.is_shutdown());
 
     let stored = StoreReader::new(dir.path()).read_metrics().expect("read_metrics");
-    assert_eq!(normalize(stored, false), normalize(as_stored::<ExportMetricsServiceRequest>(&opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest::from(&collected[0])), false));
+    assert_eq!(
+        normalize(stored, false),
+        normalize(
+            as_stored::<ExportMetricsServiceRequest>(
+                &opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest::from(&collected[0])
+            ),
+            false
+        )
+    );
 
     // Another exporter of the same library still works; `export_metrics_ref` stores the same rows.
     block_on(library.metric_exporter().export(&collected[0])).expect("second exporter");

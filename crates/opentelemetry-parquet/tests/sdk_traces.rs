@@ -554,7 +554,10 @@ fn batch_exporter_stores_every_field_and_matches_the_otlp_conversion() {
     let stored = StoreReader::new(dir.path()).read_traces().expect("read_traces");
     let expected: ExportTraceServiceRequest =
         as_stored(&opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest {
-            resource_spans: group_spans_by_resource_and_scope(sdk_spans, &ResourceAttributesWithSchema::from(&resource)),
+            resource_spans: group_spans_by_resource_and_scope(
+                sdk_spans,
+                &ResourceAttributesWithSchema::from(&resource),
+            ),
         });
     assert_eq!(stored.resource_spans.len(), 1, "one resource");
     assert_eq!(stored.resource_spans[0].scope_spans.len(), 2, "two scopes");

@@ -97,9 +97,8 @@ macro_rules! program {
                 .start(&tracer);
             parent.add_event_with_timestamp("cart loaded", t0 + Duration::from_millis(1), attributes.clone());
             let cx = Context::current_with_span(parent);
-            for (i, kind) in [SpanKind::Client, SpanKind::Internal, SpanKind::Producer, SpanKind::Consumer]
-                .into_iter()
-                .enumerate()
+            for (i, kind) in
+                [SpanKind::Client, SpanKind::Internal, SpanKind::Producer, SpanKind::Consumer].into_iter().enumerate()
             {
                 let start = t0 + Duration::from_millis(10 * i as u64);
                 let mut child = tracer
@@ -116,9 +115,8 @@ macro_rules! program {
             cx.span().set_status(Status::Ok);
             cx.span().end_with_timestamp(t0 + Duration::from_secs(1));
 
-            let meter = meter_provider.meter_with_scope(
-                $otel::InstrumentationScope::builder("versions-meter").with_version("0.1").build(),
-            );
+            let meter = meter_provider
+                .meter_with_scope($otel::InstrumentationScope::builder("versions-meter").with_version("0.1").build());
             let counter = meter.u64_counter("requests").with_unit("1").with_description("Requests").build();
             let up_down = meter.i64_up_down_counter("in_flight").build();
             let histogram = meter.f64_histogram("latency").with_unit("ms").build();

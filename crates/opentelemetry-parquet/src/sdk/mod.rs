@@ -93,7 +93,8 @@ impl OtlpMetricsRequest for ExportMetricsServiceRequest {
 /// Fails only for a message nested deeper than prost decodes, which ingestion refuses anyway.
 #[cfg(all(feature = "sdk-0-31", feature = "sdk-0-32"))]
 fn reencode<A: prost::Message, B: prost::Message + Default>(message: &A, name: &'static str) -> Result<B> {
-    B::decode(message.encode_to_vec().as_slice()).map_err(|e| crate::OtlpError::Decode { message: name, reason: e.to_string() })
+    B::decode(message.encode_to_vec().as_slice())
+        .map_err(|e| crate::OtlpError::Decode { message: name, reason: e.to_string() })
 }
 
 #[cfg(all(feature = "sdk-0-31", feature = "sdk-0-32"))]

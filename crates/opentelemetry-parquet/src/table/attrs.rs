@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
+use crate::proto::common::v1::KeyValue;
 use arrow_array::builder::{MapBuilder, MapFieldNames, StringBuilder};
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::{DataType, Field};
-use crate::proto::common::v1::KeyValue;
 
 use crate::attributes::{self, AttrValue};
 

@@ -6,6 +6,8 @@
 
 use std::sync::Arc;
 
+use crate::proto::metrics::v1 as otlp;
+use crate::proto::metrics::v1::{exponential_histogram_data_point::Buckets, metric::Data};
 use arrow_array::builder::{
     BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, ListBuilder, StringBuilder, TimestampNanosecondBuilder,
     UInt32Builder, UInt64Builder,
@@ -14,8 +16,6 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int32Type, UInt64Type};
 use arrow_array::{Array, ArrayRef, ListArray, RecordBatch};
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
-use crate::proto::metrics::v1 as otlp;
-use crate::proto::metrics::v1::{exponential_histogram_data_point::Buckets, metric::Data};
 
 use super::attrs::*;
 use super::columns::*;

@@ -8,10 +8,10 @@ pub(crate) mod read;
 pub(crate) mod resource;
 pub(crate) mod traces;
 
-use arrow_array::RecordBatch;
-use arrow_schema::SchemaRef;
 use crate::proto::common::v1::InstrumentationScope;
 use crate::proto::resource::v1::Resource;
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
 use prost::Message as _;
 
 pub(crate) use metrics::MetricKind;

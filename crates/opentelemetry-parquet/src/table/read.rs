@@ -1,12 +1,12 @@
 //! Reading stored batches: typed, checked access to columns (errors name the column and the
 //! type found, never a panic), attribute maps, resource and scope, exemplars.
 
+use crate::proto::common::v1::{EntityRef, InstrumentationScope, KeyValue};
+use crate::proto::resource::v1::Resource;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{TimestampNanosecondType, UInt32Type};
 use arrow_array::{Array, ArrayRef, ListArray, MapArray, RecordBatch, StringArray, StructArray};
 use arrow_schema::DataType;
-use crate::proto::common::v1::{EntityRef, InstrumentationScope, KeyValue};
-use crate::proto::resource::v1::Resource;
 
 use super::columns::{i64_to_nanos, parse_hex, Number};
 use crate::attributes;
@@ -206,10 +206,7 @@ pub(crate) fn read_resource_scope(
 }
 
 /// Reads the exemplars of one row.
-pub(crate) fn read_exemplars(
-    list: &ListArray,
-    row: usize,
-) -> ReadResult<Vec<crate::proto::metrics::v1::Exemplar>> {
+pub(crate) fn read_exemplars(list: &ListArray, row: usize) -> ReadResult<Vec<crate::proto::metrics::v1::Exemplar>> {
     use crate::proto::metrics::v1::{exemplar, Exemplar};
     let items = list.values().checked_struct()?;
     let attrs = AttrColumns::from_struct(items, "FilteredAttributes")?;

@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
+use crate::proto::common::v1::{EntityRef, InstrumentationScope};
+use crate::proto::resource::v1::Resource;
 use arrow_array::builder::{ListBuilder, StringBuilder, UInt32Builder};
 use arrow_array::ArrayRef;
 use arrow_schema::{DataType, Field, Fields};
-use crate::proto::common::v1::{EntityRef, InstrumentationScope};
-use crate::proto::resource::v1::Resource;
 
 use super::attrs::{string_builder, AttrMapBuilder, RenderedAttrs};
 use super::columns::list_of_struct;
@@ -38,7 +38,12 @@ impl ResourceInfo {
         )
     }
 
-    pub(crate) fn new(attributes: RenderedAttrs, dropped: u32, schema_url: &str, entity_refs: Arc<Vec<EntityRef>>) -> Self {
+    pub(crate) fn new(
+        attributes: RenderedAttrs,
+        dropped: u32,
+        schema_url: &str,
+        entity_refs: Arc<Vec<EntityRef>>,
+    ) -> Self {
         let service_name = attributes.get("service.name").unwrap_or_default().to_owned();
         ResourceInfo {
             attributes,

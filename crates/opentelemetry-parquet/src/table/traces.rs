@@ -7,12 +7,12 @@
 
 use std::sync::Arc;
 
+use crate::proto::trace::v1::{span, Span, Status as OtlpStatus};
 use arrow_array::builder::{StringBuilder, TimestampNanosecondBuilder, UInt32Builder, UInt64Builder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{TimestampNanosecondType, UInt32Type, UInt64Type};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
-use crate::proto::trace::v1::{span, Span, Status as OtlpStatus};
 
 use super::attrs::*;
 use super::columns::*;

@@ -8,16 +8,15 @@ use crate::prepare::Tally;
 use crate::proto::metrics::v1::AggregationTemporality;
 use crate::sdk::{sealed, SdkResourceMetrics};
 use crate::size::{id, ITEM_BYTES, ROW_BYTES};
-use crate::table::metrics::{MetricInfo, MetricKind, MetricsBuilder, PointHeader, RowContext, SdkNumber};
 use crate::table::attrs::RenderedAttrs;
+use crate::table::metrics::{MetricInfo, MetricKind, MetricsBuilder, PointHeader, RowContext, SdkNumber};
 use crate::table::resource::{ResourceInfo, ScopeInfo};
 use crate::table::Table;
 use crate::time::to_nanos;
 use crate::OtlpLibrary;
 
 use otel_sdk::metrics::data::{
-    AggregatedMetrics, Exemplar, ExponentialHistogramDataPoint, HistogramDataPoint, Metric, MetricData,
-    ResourceMetrics,
+    AggregatedMetrics, Exemplar, ExponentialHistogramDataPoint, HistogramDataPoint, Metric, MetricData, ResourceMetrics,
 };
 use otel_sdk::metrics::Temporality;
 
@@ -102,12 +101,20 @@ fn point_sizes<T>(data: &MetricData<T>, shared: usize, tally: &mut Tally) -> Res
     match data {
         MetricData::Gauge(g) => {
             for p in g.data_points() {
-                tally.row(Table::MetricsGauge, to_nanos(g.time()), shared + point_bytes(p.attributes(), p.exemplars(), 0))?;
+                tally.row(
+                    Table::MetricsGauge,
+                    to_nanos(g.time()),
+                    shared + point_bytes(p.attributes(), p.exemplars(), 0),
+                )?;
             }
         }
         MetricData::Sum(s) => {
             for p in s.data_points() {
-                tally.row(Table::MetricsSum, to_nanos(s.time()), shared + point_bytes(p.attributes(), p.exemplars(), 0))?;
+                tally.row(
+                    Table::MetricsSum,
+                    to_nanos(s.time()),
+                    shared + point_bytes(p.attributes(), p.exemplars(), 0),
+                )?;
             }
         }
         MetricData::Histogram(h) => {
@@ -150,8 +157,11 @@ fn append_data<T: SdkNumber + 'static>(
     let mut size = || sizes.next().unwrap_or_default();
     match data {
         MetricData::Gauge(g) => {
-            let header =
-                PointHeader { start: g.start_time().map(to_nanos).unwrap_or_default(), time: to_nanos(g.time()), flags: 0 };
+            let header = PointHeader {
+                start: g.start_time().map(to_nanos).unwrap_or_default(),
+                time: to_nanos(g.time()),
+                flags: 0,
+            };
             for p in g.data_points() {
                 let b = buffer.metrics(MetricKind::Gauge, header.time, size());
                 append_number(b, ctx, &header, p.attributes(), p.value(), p.exemplars(), None);
@@ -168,7 +178,13 @@ fn append_data<T: SdkNumber + 'static>(
         MetricData::Histogram(h) => {
             let header = PointHeader { start: to_nanos(h.start_time()), time: to_nanos(h.time()), flags: 0 };
             for p in h.data_points() {
-                append_histogram(buffer.metrics(MetricKind::Histogram, header.time, size()), ctx, &header, p, h.temporality());
+                append_histogram(
+                    buffer.metrics(MetricKind::Histogram, header.time, size()),
+                    ctx,
+                    &header,
+                    p,
+                    h.temporality(),
+                );
             }
         }
         MetricData::ExponentialHistogram(h) => {

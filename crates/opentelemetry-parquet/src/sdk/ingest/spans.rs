@@ -182,10 +182,8 @@ fn span_bytes(s: &SpanData) -> usize {
         total += ITEM_BYTES + text(&e.name) + attrs_bytes(&e.attributes);
     }
     for l in s.links.iter() {
-        total += ITEM_BYTES
-            + 2 * id(&[0; 16])
-            + text(&l.span_context.trace_state().header())
-            + attrs_bytes(&l.attributes);
+        total +=
+            ITEM_BYTES + 2 * id(&[0; 16]) + text(&l.span_context.trace_state().header()) + attrs_bytes(&l.attributes);
     }
     total
 }
@@ -204,7 +202,8 @@ fn span_held(s: &SpanData) -> usize {
         total += size_of::<otel::trace::Event>() + e.name.len() + ALLOCATION_BYTES + attrs_held(&e.attributes);
     }
     for l in s.links.iter() {
-        total += size_of::<otel::trace::Link>() + l.span_context.trace_state().header().len() + attrs_held(&l.attributes);
+        total +=
+            size_of::<otel::trace::Link>() + l.span_context.trace_state().header().len() + attrs_held(&l.attributes);
     }
     total + ALLOCATION_BYTES * 2
 }

@@ -8,7 +8,7 @@
 //! bind those names to their version's crates and compile `ingest/` as a module of their own, so
 //! each enabled version gets the same code compiled against its own types. The two versions'
 //! APIs differ only in the receivers of `SpanExporter::shutdown` and `force_flush`
-//! (`&mut self` in 0.31, `&self` in 0.32), which [`impl_span_exporter!`] takes as an argument.
+//! (`&mut self` in 0.31, `&self` in 0.32), which `impl_span_exporter!` takes as an argument.
 //! The tables, buffer, writer and reader know nothing of SDK versions: they see OTLP types
 //! ([`crate::proto`]) and rows.
 //!

@@ -70,6 +70,7 @@ fn rust() -> Result<()> {
     run(cargo(["doc", "--workspace", "--no-deps", "--quiet"]).env("RUSTDOCFLAGS", "-D warnings"))?;
     run(cargo(["doc", "--no-deps", "--quiet"]).args(only_0_32).env("RUSTDOCFLAGS", "-D warnings"))?;
     crate::faults::keep_test_stores()?; // read back by tests/test_stores.py
+
     // SDK 0.31 alone (the default): every crate's tests and doctests but the 0.32 package's.
     eprintln!("\ntest-all: Rust tests against OpenTelemetry SDK 0.31 (the default feature)");
     run(&mut cargo(["test", "--workspace", "--exclude", SDK_0_32]))?;

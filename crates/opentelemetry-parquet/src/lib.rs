@@ -35,6 +35,7 @@ mod buffer;
 mod config;
 mod encoding;
 mod error;
+mod exporter;
 mod library;
 mod lifecycle;
 pub mod metrics;

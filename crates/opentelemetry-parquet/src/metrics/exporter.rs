@@ -1,7 +1,5 @@
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
-
-use crate::error::{OtlpError, Result};
+use crate::error::Result;
+use crate::exporter::ExporterLifecycle;
 use crate::sdk::SdkResourceMetrics;
 use crate::{OtlpLibrary, Temporality};
 
@@ -33,18 +31,16 @@ use crate::{OtlpLibrary, Temporality};
 /// ```
 #[derive(Debug)]
 pub struct OtlpMetricExporter {
-    library: OtlpLibrary,
+    pub(crate) lifecycle: ExporterLifecycle,
     temporality: Temporality,
-    is_shutdown: AtomicBool,
 }
 
 impl OtlpLibrary {
     /// A metric exporter writing into this library, with the configured temporality.
     pub fn metric_exporter(&self) -> OtlpMetricExporter {
         OtlpMetricExporter {
-            library: self.clone(),
+            lifecycle: ExporterLifecycle::new(self.clone(), "OtlpMetricExporter"),
             temporality: self.config().temporality(),
-            is_shutdown: AtomicBool::new(false),
         }
     }
 }
@@ -64,24 +60,6 @@ impl OtlpMetricExporter {
 
     /// The exporter's `export`: stores the metrics unless it was shut down.
     pub(crate) fn export_metrics(&self, metrics: &impl SdkResourceMetrics) -> Result<usize> {
-        if self.is_shutdown.load(Ordering::Acquire) {
-            return Err(OtlpError::AlreadyShutdown("OtlpMetricExporter"));
-        }
-        self.library.export_metrics_ref(metrics)
-    }
-
-    /// The library's `export_timeout`, used where the SDK would pass its own fixed default.
-    pub(crate) fn export_timeout(&self) -> Duration {
-        self.library.config().export_timeout()
-    }
-
-    pub(crate) fn flush_for(&self, timeout: Duration) -> Result<()> {
-        self.library.flush_with_timeout(timeout)
-    }
-
-    /// Refuses later exports and flushes; the library keeps running.
-    pub(crate) fn shutdown_for(&self, timeout: Duration) -> Result<()> {
-        self.is_shutdown.store(true, Ordering::Release);
-        self.flush_for(timeout)
+        self.lifecycle.accepting()?.export_metrics_ref(metrics)
     }
 }

@@ -138,17 +138,17 @@ macro_rules! impl_span_exporter {
             }
 
             fn shutdown_with_timeout(&$($mutability)? self, timeout: std::time::Duration) -> otel_sdk::error::OTelSdkResult {
-                Ok(self.shutdown_for(timeout)?)
+                Ok(self.lifecycle.shutdown(timeout)?)
             }
 
             /// The SDK's default timeout is fixed (5 ns in 0.31, 5 s in 0.32); use the
             /// library's `export_timeout` instead.
             fn shutdown(&$($mutability)? self) -> otel_sdk::error::OTelSdkResult {
-                Ok(self.shutdown_for(self.export_timeout())?)
+                Ok(self.lifecycle.shutdown(self.lifecycle.export_timeout())?)
             }
 
             fn force_flush(&$($mutability)? self) -> otel_sdk::error::OTelSdkResult {
-                Ok(self.flush_for(self.export_timeout())?)
+                Ok(self.lifecycle.flush(self.lifecycle.export_timeout())?)
             }
 
             fn set_resource(&mut self, resource: &otel_sdk::Resource) {

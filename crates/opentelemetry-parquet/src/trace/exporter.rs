@@ -1,8 +1,7 @@
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
-use crate::error::{OtlpError, Result};
+use crate::error::Result;
+use crate::exporter::ExporterLifecycle;
 use crate::table::resource::ResourceInfo;
 use crate::OtlpLibrary;
 
@@ -33,9 +32,8 @@ use crate::OtlpLibrary;
 /// ```
 #[derive(Debug)]
 pub struct OtlpSpanExporter {
-    library: OtlpLibrary,
+    pub(crate) lifecycle: ExporterLifecycle,
     resource: Arc<ResourceInfo>,
-    is_shutdown: AtomicBool,
 }
 
 impl OtlpLibrary {
@@ -43,9 +41,8 @@ impl OtlpLibrary {
     /// library's buffer and files.
     pub fn span_exporter(&self) -> OtlpSpanExporter {
         OtlpSpanExporter {
-            library: self.clone(),
+            lifecycle: ExporterLifecycle::new(self.clone(), "OtlpSpanExporter"),
             resource: Arc::new(crate::sdk::newest_default_resource()),
-            is_shutdown: AtomicBool::new(false),
         }
     }
 }
@@ -53,28 +50,10 @@ impl OtlpLibrary {
 impl OtlpSpanExporter {
     /// The library and the resource to store spans with, unless this exporter was shut down.
     pub(crate) fn accepting(&self) -> Result<(&OtlpLibrary, Arc<ResourceInfo>)> {
-        if self.is_shutdown.load(Ordering::Acquire) {
-            return Err(OtlpError::AlreadyShutdown("OtlpSpanExporter"));
-        }
-        Ok((&self.library, Arc::clone(&self.resource)))
+        Ok((self.lifecycle.accepting()?, Arc::clone(&self.resource)))
     }
 
     pub(crate) fn set_resource_info(&mut self, resource: ResourceInfo) {
         self.resource = Arc::new(resource);
-    }
-
-    /// The library's `export_timeout`, used where the SDK would pass its own fixed default.
-    pub(crate) fn export_timeout(&self) -> Duration {
-        self.library.config().export_timeout()
-    }
-
-    pub(crate) fn flush_for(&self, timeout: Duration) -> Result<()> {
-        self.library.flush_with_timeout(timeout)
-    }
-
-    /// Refuses later exports and flushes; the library keeps running.
-    pub(crate) fn shutdown_for(&self, timeout: Duration) -> Result<()> {
-        self.is_shutdown.store(true, Ordering::Release);
-        self.flush_for(timeout)
     }
 }

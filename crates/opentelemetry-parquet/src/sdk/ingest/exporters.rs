@@ -48,15 +48,15 @@ impl PushMetricExporter for OtlpMetricExporter {
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        Ok(self.flush_for(self.export_timeout())?)
+        Ok(self.lifecycle.flush(self.lifecycle.export_timeout())?)
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        Ok(self.shutdown_for(timeout)?)
+        Ok(self.lifecycle.shutdown(timeout)?)
     }
 
     fn shutdown(&self) -> OTelSdkResult {
-        self.shutdown_with_timeout(self.export_timeout())
+        self.shutdown_with_timeout(self.lifecycle.export_timeout())
     }
 
     fn temporality(&self) -> otel_sdk::metrics::Temporality {

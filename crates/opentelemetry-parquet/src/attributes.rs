@@ -39,8 +39,8 @@ const TYPE_EMPTY: &str = "e";
 /// Type code of a `KeyValue` whose `value` is absent.
 const TYPE_UNSET: &str = "u";
 
-/// An attribute value from one of the sources we ingest.
-#[derive(Debug, Clone)]
+/// A borrowed attribute value from one of the sources we ingest.
+#[derive(Debug, Clone, Copy)]
 pub(crate) enum AttrValue<'a> {
     /// `KeyValue.value` of an OTLP message (`None`: the key has no value).
     Otlp(Option<&'a AnyValue>),
@@ -52,8 +52,6 @@ pub(crate) enum AttrValue<'a> {
     Double(f64),
     /// An OpenTelemetry API string.
     Str(&'a str),
-    /// An OpenTelemetry API array (rare), converted to OTLP to share the complex-value path.
-    Any(AnyValue),
 }
 
 /// A `KeyValue` (opentelemetry-proto 0.32 adds `key_strindex`, a reference into a profile's
@@ -65,22 +63,21 @@ pub(crate) fn key_value(key: String, value: Option<AnyValue>) -> KeyValue {
 
 /// Writes the ClickHouse rendering of `value` into `rendered` (cleared first) and appends its
 /// type code (or OTLP/JSON) to `ty`, the `XTypes` string of the row being built.
-pub(crate) fn render(value: &AttrValue<'_>, rendered: &mut String, ty: &mut String) {
+pub(crate) fn render(value: AttrValue<'_>, rendered: &mut String, ty: &mut String) {
     rendered.clear();
     match value {
         AttrValue::Otlp(None) => ty.push_str(TYPE_UNSET),
         AttrValue::Otlp(Some(any)) => render_any(any.value.as_ref(), rendered, ty),
-        AttrValue::Any(any) => render_any(any.value.as_ref(), rendered, ty),
         AttrValue::Bool(b) => {
-            rendered.push_str(if *b { "true" } else { "false" });
+            rendered.push_str(if b { "true" } else { "false" });
             ty.push_str(TYPE_BOOL);
         }
         AttrValue::Int(i) => {
-            rendered.push_str(itoa::Buffer::new().format(*i));
+            rendered.push_str(itoa::Buffer::new().format(i));
             ty.push_str(TYPE_INT);
         }
         AttrValue::Double(f) => {
-            write_double(*f, rendered);
+            write_double(f, rendered);
             ty.push_str(TYPE_DOUBLE);
         }
         AttrValue::Str(s) => {
@@ -99,10 +96,10 @@ fn render_any(value: Option<&any_value::Value>, rendered: &mut String, ty: &mut 
         // empty, kept (as OTLP/JSON) in the type column.
         #[cfg(feature = "sdk-0-32")]
         Some(index @ Value::StringValueStrindex(_)) => write_otlp_json(Some(index), ty),
-        Some(Value::StringValue(s)) => render(&AttrValue::Str(s), rendered, ty),
-        Some(Value::BoolValue(b)) => render(&AttrValue::Bool(*b), rendered, ty),
-        Some(Value::IntValue(i)) => render(&AttrValue::Int(*i), rendered, ty),
-        Some(Value::DoubleValue(f)) => render(&AttrValue::Double(*f), rendered, ty),
+        Some(Value::StringValue(s)) => render(AttrValue::Str(s), rendered, ty),
+        Some(Value::BoolValue(b)) => render(AttrValue::Bool(*b), rendered, ty),
+        Some(Value::IntValue(i)) => render(AttrValue::Int(*i), rendered, ty),
+        Some(Value::DoubleValue(f)) => render(AttrValue::Double(*f), rendered, ty),
         Some(Value::BytesValue(b)) => {
             BASE64.encode_string(b, rendered);
             ty.push_str(TYPE_BYTES);
@@ -539,13 +536,13 @@ mod tests {
     fn rendered(v: Value) -> (String, String) {
         let any = AnyValue { value: Some(v) };
         let (mut r, mut t) = (String::new(), String::new());
-        render(&AttrValue::Otlp(Some(&any)), &mut r, &mut t);
+        render(AttrValue::Otlp(Some(&any)), &mut r, &mut t);
         (r, t)
     }
 
     fn roundtrip(v: Option<AnyValue>) {
         let (mut r, mut t) = (String::new(), String::new());
-        render(&AttrValue::Otlp(v.as_ref()), &mut r, &mut t);
+        render(AttrValue::Otlp(v.as_ref()), &mut r, &mut t);
         let back = parse(&r, &t).unwrap();
         assert_eq!(format!("{v:?}"), format!("{back:?}"), "rendered {r:?} type {t:?}");
     }

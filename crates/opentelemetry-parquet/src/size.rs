@@ -240,7 +240,7 @@ mod tests {
         ];
         for v in values {
             let (mut r, mut t) = (String::new(), String::new());
-            render(&AttrValue::Otlp(Some(&v)), &mut r, &mut t);
+            render(AttrValue::Otlp(Some(&v)), &mut r, &mut t);
             let measured = any_value(&v, 0).unwrap();
             assert!(measured >= r.len() + t.len(), "{v:?}: {measured} < {} + {}", r.len(), t.len());
         }

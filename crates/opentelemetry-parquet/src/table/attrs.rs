@@ -31,6 +31,7 @@ fn map_builder() -> MapBuilder<StringBuilder, StringBuilder> {
 /// Which entries to keep so that keys are unique, the last occurrence of a key winning (OTLP
 /// requires unique keys; the SDK's span attributes keep duplicates, and a map with duplicate
 /// keys makes DuckDB refuse the whole file). `None` when the keys are already unique.
+#[inline]
 pub(crate) fn unique_last<T>(items: &[T], key: impl Fn(&T) -> &str) -> Option<Vec<bool>> {
     let n = items.len();
     let has_duplicates = if n < 2 {
@@ -53,6 +54,7 @@ pub(crate) fn unique_last<T>(items: &[T], key: impl Fn(&T) -> &str) -> Option<Ve
 }
 
 /// The items of a list that survive [`unique_last`], in their order.
+#[inline]
 pub(crate) fn unique_items<'a, T>(items: &'a [T], key: impl Fn(&T) -> &str) -> impl Iterator<Item = &'a T> + 'a {
     let keep = unique_last(items, key);
     items.iter().enumerate().filter(move |(i, _)| keep.as_ref().is_none_or(|k| k[*i])).map(|(_, item)| item)
@@ -81,7 +83,7 @@ impl RenderedAttrs {
         let mut out = RenderedAttrs::default();
         for (key, value) in unique_items(&attrs, |(k, _)| k) {
             let mut r = String::new();
-            attributes::render(value, &mut r, &mut out.types);
+            attributes::render(*value, &mut r, &mut out.types);
             out.bytes += key.len() + r.len() + 16;
             out.entries.push(((*key).to_owned(), r));
         }
@@ -122,7 +124,7 @@ impl AttrMapBuilder {
     }
 
     /// Appends one entry to the current row.
-    pub(crate) fn append(&mut self, key: &str, value: &AttrValue<'_>) {
+    pub(crate) fn append(&mut self, key: &str, value: AttrValue<'_>) {
         attributes::render(value, &mut self.rendered, &mut self.row_types);
         self.values.keys().append_value(key);
         self.values.values().append_value(&self.rendered);
@@ -131,7 +133,7 @@ impl AttrMapBuilder {
     /// Appends the OTLP key-values to the current row, keys made unique (the last value wins).
     pub(crate) fn append_otlp(&mut self, attrs: &[KeyValue]) {
         for kv in unique_items(attrs, |kv| &kv.key) {
-            self.append(&kv.key, &AttrValue::Otlp(kv.value.as_ref()));
+            self.append(&kv.key, AttrValue::Otlp(kv.value.as_ref()));
         }
     }
 

@@ -10,15 +10,16 @@ use crate::size::{ALLOCATION_BYTES, ENTRY_BYTES};
 use crate::table::attrs::{unique_items, AttrMapBuilder, RenderedAttrs};
 use crate::table::resource::{ResourceInfo, ScopeInfo};
 
-/// An API value as the attribute columns take it: scalars as they are, arrays (rare) converted
-/// to OTLP.
-pub(super) fn value(value: &otel::Value) -> AttrValue<'_> {
+/// Calls `f` with an API value as the attribute columns take it: scalars as they are, arrays
+/// (rare) converted to OTLP for the duration of the call.
+#[inline]
+pub(super) fn with_value<R>(value: &otel::Value, f: impl FnOnce(AttrValue<'_>) -> R) -> R {
     match value {
-        otel::Value::Bool(b) => AttrValue::Bool(*b),
-        otel::Value::I64(i) => AttrValue::Int(*i),
-        otel::Value::F64(f) => AttrValue::Double(*f),
-        otel::Value::String(s) => AttrValue::Str(s.as_str()),
-        other => AttrValue::Any(to_any(other)),
+        otel::Value::Bool(b) => f(AttrValue::Bool(*b)),
+        otel::Value::I64(i) => f(AttrValue::Int(*i)),
+        otel::Value::F64(f64) => f(AttrValue::Double(*f64)),
+        otel::Value::String(s) => f(AttrValue::Str(s.as_str())),
+        other => f(AttrValue::Otlp(Some(&to_any(other)))),
     }
 }
 
@@ -50,10 +51,11 @@ pub(super) fn to_any(value: &otel::Value) -> AnyValue {
 
 /// Appends API key-values to the current row, keys made unique (the last value wins: SDK 0.31
 /// span attributes and metric measurements keep duplicate keys).
+#[inline]
 pub(super) fn append_attrs<K: Borrow<otel::KeyValue>>(builder: &mut AttrMapBuilder, attrs: &[K]) {
     for kv in unique_items(attrs, |kv| kv.borrow().key.as_str()) {
         let kv = kv.borrow();
-        builder.append(kv.key.as_str(), &value(&kv.value));
+        with_value(&kv.value, |v| builder.append(kv.key.as_str(), v));
     }
 }
 
@@ -65,10 +67,10 @@ pub(super) fn append_attrs_iter<'a>(builder: &mut AttrMapBuilder, attrs: impl In
 /// The SDK keeps resource attributes in a hash map whose iteration order differs between
 /// `Resource` instances; they are stored sorted by key so equal resources store equal rows.
 pub(crate) fn resource_info(resource: &otel_sdk::Resource) -> ResourceInfo {
-    let mut attributes: Vec<_> = resource.iter().collect();
-    attributes.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+    let mut attributes: Vec<_> = resource.iter().map(|(k, v)| (k.as_str(), to_any(v))).collect();
+    attributes.sort_by(|a, b| a.0.cmp(b.0));
     ResourceInfo::new(
-        RenderedAttrs::new(attributes.into_iter().map(|(k, v)| (k.as_str(), value(v)))),
+        RenderedAttrs::new(attributes.iter().map(|(k, v)| (*k, AttrValue::Otlp(Some(v))))),
         0,
         resource.schema_url().unwrap_or_default(),
         Arc::default(),
@@ -85,7 +87,10 @@ pub(super) fn scope_info(scope: &otel::InstrumentationScope) -> ScopeInfo {
     ScopeInfo {
         name: scope.name().to_owned(),
         version: scope.version().unwrap_or_default().to_owned(),
-        attributes: RenderedAttrs::new(scope.attributes().map(|kv| (kv.key.as_str(), value(&kv.value)))),
+        attributes: {
+            let attributes: Vec<_> = scope.attributes().map(|kv| (kv.key.as_str(), to_any(&kv.value))).collect();
+            RenderedAttrs::new(attributes.iter().map(|(k, v)| (*k, AttrValue::Otlp(Some(v)))))
+        },
         dropped_attributes_count: 0,
         schema_url: scope.schema_url().unwrap_or_default().to_owned(),
     }
@@ -155,9 +160,9 @@ mod tests {
         ];
         for v in values {
             let (mut r1, mut t1, mut r2, mut t2) = (String::new(), String::new(), String::new(), String::new());
-            render(&value(&v), &mut r1, &mut t1);
+            with_value(&v, |value| render(value, &mut r1, &mut t1));
             let any = to_any(&v);
-            render(&AttrValue::Otlp(Some(&any)), &mut r2, &mut t2);
+            render(AttrValue::Otlp(Some(&any)), &mut r2, &mut t2);
             assert_eq!((r1, t1), (r2, t2), "{v:?}");
         }
     }

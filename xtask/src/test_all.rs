@@ -61,12 +61,12 @@ fn rust() -> Result<()> {
     run(&mut cargo(["fmt", "--all", "--check"]))?;
     // Clippy and rustdoc in each feature set: the workspace (both SDK features, as the 0.32
     // package is a member), the core with 0.31 alone (its tests, examples and benchmarks are
-    // written against 0.31), and the core's library with 0.32 alone.
+    // written against 0.31), and the core with 0.32 alone (cargo skips the 0.31 targets there).
     run(&mut cargo(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
     run(&mut cargo(["clippy", "-p", "opentelemetry-parquet", "--all-targets", "--", "-D", "warnings"]))?;
     run(&mut cargo(["clippy", "-p", SDK_0_32, "--all-targets", "--", "-D", "warnings"]))?;
     let only_0_32 = ["-p", "opentelemetry-parquet", "--no-default-features", "--features", "sdk-0-32"];
-    run(cargo(["clippy", "--lib"]).args(only_0_32).args(["--", "-D", "warnings"]))?;
+    run(cargo(["clippy", "--all-targets"]).args(only_0_32).args(["--", "-D", "warnings"]))?;
     run(cargo(["doc", "--workspace", "--no-deps", "--quiet"]).env("RUSTDOCFLAGS", "-D warnings"))?;
     run(cargo(["doc", "--no-deps", "--quiet"]).args(only_0_32).env("RUSTDOCFLAGS", "-D warnings"))?;
     crate::faults::keep_test_stores()?; // read back by tests/test_stores.py
@@ -74,9 +74,11 @@ fn rust() -> Result<()> {
     // SDK 0.31 alone (the default): every crate's tests and doctests but the 0.32 package's.
     eprintln!("\ntest-all: Rust tests against OpenTelemetry SDK 0.31 (the default feature)");
     run(&mut cargo(["test", "--workspace", "--exclude", SDK_0_32]))?;
-    // SDK 0.32 alone: the same SDK test sources (crates/sdk-0-32-tests points at them).
+    // SDK 0.32 alone: the same SDK test sources (crates/sdk-0-32-tests points at them), and the
+    // core's unit tests and SDK-free tests (its doctests are 0.31 programs).
     eprintln!("\ntest-all: the SDK tests against OpenTelemetry SDK 0.32 alone ({SDK_0_32})");
     run(&mut cargo(["test", "-p", SDK_0_32]))?;
+    run(cargo(["test", "--lib", "--tests"]).args(only_0_32))?;
     // Both: the two versions store identical rows.
     eprintln!("\ntest-all: SDK 0.31 and 0.32 together (tests/sdk_versions.rs)");
     run(&mut cargo(["test", "-p", "opentelemetry-parquet", "--features", "sdk-0-32", "--test", "sdk_versions"]))?;

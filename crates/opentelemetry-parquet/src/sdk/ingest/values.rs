@@ -10,17 +10,36 @@ use crate::size::{ALLOCATION_BYTES, ENTRY_BYTES};
 use crate::table::attrs::{unique_items, AttrMapBuilder, RenderedAttrs};
 use crate::table::resource::{ResourceInfo, ScopeInfo};
 
+/// A scalar API value as the attribute columns take it, borrowed; `None` for arrays (and any
+/// kind a later API adds), which go through their OTLP form ([`to_any`]).
+#[inline]
+fn scalar(value: &otel::Value) -> Option<AttrValue<'_>> {
+    match value {
+        otel::Value::Bool(b) => Some(AttrValue::Bool(*b)),
+        otel::Value::I64(i) => Some(AttrValue::Int(*i)),
+        otel::Value::F64(f) => Some(AttrValue::Double(*f)),
+        otel::Value::String(s) => Some(AttrValue::Str(s.as_str())),
+        _ => None,
+    }
+}
+
 /// Calls `f` with an API value as the attribute columns take it: scalars as they are, arrays
 /// (rare) converted to OTLP for the duration of the call.
 #[inline]
 pub(super) fn with_value<R>(value: &otel::Value, f: impl FnOnce(AttrValue<'_>) -> R) -> R {
-    match value {
-        otel::Value::Bool(b) => f(AttrValue::Bool(*b)),
-        otel::Value::I64(i) => f(AttrValue::Int(*i)),
-        otel::Value::F64(f64) => f(AttrValue::Double(*f64)),
-        otel::Value::String(s) => f(AttrValue::Str(s.as_str())),
-        other => f(AttrValue::Otlp(Some(&to_any(other)))),
+    match scalar(value) {
+        Some(v) => f(v),
+        None => f(AttrValue::Otlp(Some(&to_any(value)))),
     }
+}
+
+/// Renders API key-values once (resources, scopes), keys made unique: scalars borrowed, only
+/// arrays converted to OTLP.
+fn rendered<'a>(attrs: &[(&'a str, &'a otel::Value)]) -> RenderedAttrs {
+    let arrays: Vec<Option<AnyValue>> = attrs.iter().map(|(_, v)| scalar(v).is_none().then(|| to_any(v))).collect();
+    RenderedAttrs::new(
+        attrs.iter().zip(&arrays).map(|((k, v), array)| (*k, scalar(v).unwrap_or(AttrValue::Otlp(array.as_ref())))),
+    )
 }
 
 /// Converts an API value to its OTLP form (as `opentelemetry-otlp` does).
@@ -67,14 +86,9 @@ pub(super) fn append_attrs_iter<'a>(builder: &mut AttrMapBuilder, attrs: impl In
 /// The SDK keeps resource attributes in a hash map whose iteration order differs between
 /// `Resource` instances; they are stored sorted by key so equal resources store equal rows.
 pub(crate) fn resource_info(resource: &otel_sdk::Resource) -> ResourceInfo {
-    let mut attributes: Vec<_> = resource.iter().map(|(k, v)| (k.as_str(), to_any(v))).collect();
+    let mut attributes: Vec<_> = resource.iter().map(|(k, v)| (k.as_str(), v)).collect();
     attributes.sort_by(|a, b| a.0.cmp(b.0));
-    ResourceInfo::new(
-        RenderedAttrs::new(attributes.iter().map(|(k, v)| (*k, AttrValue::Otlp(Some(v))))),
-        0,
-        resource.schema_url().unwrap_or_default(),
-        Arc::default(),
-    )
+    ResourceInfo::new(rendered(&attributes), 0, resource.schema_url().unwrap_or_default(), Arc::default())
 }
 
 /// The resource of a provider built without `with_resource` (`service.name` from
@@ -87,10 +101,7 @@ pub(super) fn scope_info(scope: &otel::InstrumentationScope) -> ScopeInfo {
     ScopeInfo {
         name: scope.name().to_owned(),
         version: scope.version().unwrap_or_default().to_owned(),
-        attributes: {
-            let attributes: Vec<_> = scope.attributes().map(|kv| (kv.key.as_str(), to_any(&kv.value))).collect();
-            RenderedAttrs::new(attributes.iter().map(|(k, v)| (*k, AttrValue::Otlp(Some(v)))))
-        },
+        attributes: rendered(&scope.attributes().map(|kv| (kv.key.as_str(), &kv.value)).collect::<Vec<_>>()),
         dropped_attributes_count: 0,
         schema_url: scope.schema_url().unwrap_or_default().to_owned(),
     }

@@ -81,6 +81,7 @@ fn sample_columns(table: Table) -> &'static [&'static str] {
         Table::MetricsHistogram => &["TimeUnix", "MetricName", "Attributes", "Count", "Sum", "Min", "Max"],
         Table::MetricsExponentialHistogram => &["TimeUnix", "MetricName", "Attributes", "Count", "Sum", "Scale"],
         Table::MetricsSummary => &["TimeUnix", "MetricName", "Attributes", "Count", "Sum"],
+        Table::Logs => &["Timestamp", "ServiceName", "SeverityText", "Body", "TraceId", "SpanId", "LogAttributes"],
         _ => &[],
     }
 }

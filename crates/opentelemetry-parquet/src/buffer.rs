@@ -6,10 +6,12 @@ use std::collections::BTreeMap;
 use arrow_array::RecordBatch;
 
 use crate::error::{OtlpError, Result};
-use crate::prepare::{PreparedMetrics, PreparedTraces};
+use crate::prepare::{PreparedLogs, PreparedMetrics, PreparedTraces};
+use crate::proto::collector::logs::v1::ExportLogsServiceRequest;
 use crate::proto::collector::trace::v1::ExportTraceServiceRequest;
 use crate::proto::metrics::v1::metric::Data;
 use crate::size::MAX_CHUNK_BYTES;
+use crate::table::logs::{record_time, LogsBuilder};
 use crate::table::metrics::{MetricKind, MetricsBuilder, RowContext};
 use crate::table::{Table, TableBuilder};
 use crate::time::Partition;
@@ -59,6 +61,27 @@ impl DeferredExport for OtlpTracesExport {
     }
 }
 
+/// An owned OTLP logs request (`export_otlp_logs_owned`, `export_otlp_logs_bytes`).
+#[derive(Debug)]
+pub(crate) struct OtlpLogsExport {
+    pub(crate) request: ExportLogsServiceRequest,
+    pub(crate) prepared: PreparedLogs,
+}
+
+impl DeferredExport for OtlpLogsExport {
+    fn rows(&self) -> usize {
+        self.prepared.rows.len()
+    }
+
+    fn bytes(&self) -> usize {
+        self.prepared.bytes + self.prepared.held
+    }
+
+    fn append_to(&self, buffer: &mut Buffer) -> usize {
+        buffer.append_otlp_logs(&self.request, &self.prepared)
+    }
+}
+
 /// Buffered rows. Appends never fail half-way: every export is measured and validated whole
 /// before the first row is appended (see [`crate::size`]), and rendering is infallible.
 #[derive(Debug, Default)]
@@ -76,7 +99,10 @@ pub(crate) struct Buffer {
 /// What a partition's builder costs before its first row: the builders' structs (they allocate
 /// nothing until used) and the map entry holding them.
 pub(crate) fn builder_bytes() -> usize {
-    std::mem::size_of::<crate::table::traces::TracesBuilder>().max(std::mem::size_of::<MetricsBuilder>()) + 1024
+    std::mem::size_of::<crate::table::traces::TracesBuilder>()
+        .max(std::mem::size_of::<MetricsBuilder>())
+        .max(std::mem::size_of::<LogsBuilder>())
+        + 1024
 }
 
 impl Buffer {
@@ -120,14 +146,23 @@ impl Buffer {
     pub(crate) fn traces(&mut self, start: u64, bytes: usize) -> &mut crate::table::traces::TracesBuilder {
         match self.builder(Table::Traces, Partition::of(start), bytes) {
             TableBuilder::Traces(b) => b,
-            TableBuilder::Metrics(_) => unreachable!("the traces table has a traces builder"),
+            _ => unreachable!("the traces table has a traces builder"),
         }
     }
 
     pub(crate) fn metrics(&mut self, kind: MetricKind, time: u64, bytes: usize) -> &mut MetricsBuilder {
         match self.builder(Table::of_metric(kind), Partition::of(time), bytes) {
             TableBuilder::Metrics(b) => b,
-            TableBuilder::Traces(_) => unreachable!("metric tables have metric builders"),
+            _ => unreachable!("metric tables have metric builders"),
+        }
+    }
+
+    /// The builder of the `logs` partition of `time` (a record's `Timestamp`, see
+    /// [`record_time`]).
+    pub(crate) fn logs(&mut self, time: u64, bytes: usize) -> &mut LogsBuilder {
+        match self.builder(Table::Logs, Partition::of(time), bytes) {
+            TableBuilder::Logs(b) => b,
+            _ => unreachable!("the logs table has a logs builder"),
         }
     }
 
@@ -184,6 +219,21 @@ impl Buffer {
                 for span in &ss.spans {
                     let bytes = sizes.next().copied().unwrap_or_default();
                     self.traces(span.start_time_unix_nano, bytes).append_otlp(resource, scope, span);
+                }
+            }
+        }
+        prepared.rows.len()
+    }
+
+    /// Appends every log record of an OTLP request; returns the rows added.
+    pub(crate) fn append_otlp_logs(&mut self, request: &ExportLogsServiceRequest, prepared: &PreparedLogs) -> usize {
+        let mut sizes = prepared.rows.iter();
+        for (rl, (resource, scopes)) in request.resource_logs.iter().zip(&prepared.resources) {
+            for (sl, scope) in rl.scope_logs.iter().zip(scopes) {
+                for record in &sl.log_records {
+                    let bytes = sizes.next().copied().unwrap_or_default();
+                    let time = record_time(record.time_unix_nano, record.observed_time_unix_nano);
+                    self.logs(time, bytes).append_otlp(resource, scope, record);
                 }
             }
         }

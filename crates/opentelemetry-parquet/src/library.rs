@@ -5,14 +5,15 @@ use std::time::Duration;
 
 use prost::Message as _;
 
-use crate::buffer::{Deferred, OtlpTracesExport};
+use crate::buffer::{Deferred, OtlpLogsExport, OtlpTracesExport};
 use crate::config::Config;
 use crate::error::{OtlpError, Result};
 use crate::lifecycle::Handle;
-use crate::prepare::{PreparedMetrics, PreparedTraces};
+use crate::prepare::{PreparedLogs, PreparedMetrics, PreparedTraces};
+use crate::proto::collector::logs::v1::ExportLogsServiceRequest;
 use crate::proto::collector::metrics::v1::ExportMetricsServiceRequest;
 use crate::proto::collector::trace::v1::ExportTraceServiceRequest;
-use crate::sdk::{OtlpMetricsRequest, OtlpTracesRequest, SdkResourceMetrics, SdkSpanData};
+use crate::sdk::{OtlpLogsRequest, OtlpMetricsRequest, OtlpTracesRequest, SdkResourceMetrics, SdkSpanData};
 use crate::table::resource::ResourceInfo;
 
 /// Buffers OpenTelemetry data and writes it as Parquet (or Arrow IPC) files.
@@ -192,6 +193,41 @@ impl OtlpLibrary {
         let request = ExportMetricsServiceRequest::decode(bytes)
             .map_err(|e| OtlpError::Decode { message: "ExportMetricsServiceRequest", reason: e.to_string() })?;
         self.export_otlp_metrics(&request)
+    }
+
+    /// Stores a decoded OTLP logs request (of either enabled `opentelemetry-proto`, as
+    /// [`export_otlp_traces`](Self::export_otlp_traces)); returns the log records accepted.
+    /// Each is a row of the `logs` table, partitioned by its time (its observed time when it
+    /// has none).
+    ///
+    /// # Errors
+    /// As [`export_traces`](Self::export_traces).
+    pub fn export_otlp_logs(&self, request: &impl OtlpLogsRequest) -> Result<usize> {
+        let request = request.current()?;
+        self.export_prepared(|| PreparedLogs::new(&request), |p| p.bytes, |b, p| b.append_otlp_logs(&request, p))
+    }
+
+    /// As [`export_otlp_logs`](Self::export_otlp_logs), taking the request (see
+    /// [`export_otlp_traces_owned`](Self::export_otlp_traces_owned)).
+    ///
+    /// # Errors
+    /// As [`export_traces`](Self::export_traces).
+    pub fn export_otlp_logs_owned(&self, request: impl OtlpLogsRequest) -> Result<usize> {
+        let request = request.into_current()?;
+        self.export_deferred(|| {
+            let prepared = PreparedLogs::new(&request)?;
+            Ok(Box::new(OtlpLogsExport { request, prepared }))
+        })
+    }
+
+    /// Decodes and stores a protobuf-encoded `ExportLogsServiceRequest`.
+    ///
+    /// # Errors
+    /// As [`export_otlp_traces_bytes`](Self::export_otlp_traces_bytes).
+    pub fn export_otlp_logs_bytes(&self, bytes: &[u8]) -> Result<usize> {
+        let request = ExportLogsServiceRequest::decode(bytes)
+            .map_err(|e| OtlpError::Decode { message: "ExportLogsServiceRequest", reason: e.to_string() })?;
+        self.export_otlp_logs_owned(request)
     }
 
     /// Writes everything accepted so far; when it returns `Ok`, that data is durably on disk.

@@ -4,6 +4,7 @@
 
 use crate::buffer::{builder_bytes, otlp_kind, otlp_times};
 use crate::error::{OtlpError, Result};
+use crate::proto::collector::logs::v1::ExportLogsServiceRequest;
 use crate::proto::collector::metrics::v1::ExportMetricsServiceRequest;
 use crate::proto::collector::trace::v1::ExportTraceServiceRequest;
 use crate::proto::common::v1::InstrumentationScope;
@@ -79,6 +80,7 @@ pub(crate) struct PreparedTraces {
 
 const TRACES_REQUEST: &str = "ExportTraceServiceRequest";
 const METRICS_REQUEST: &str = "ExportMetricsServiceRequest";
+const LOGS_REQUEST: &str = "ExportLogsServiceRequest";
 
 /// Validates (nesting) and renders a resource.
 fn otlp_resource(resource: Option<&Resource>, schema_url: &str, message: &'static str) -> Result<ResourceInfo> {
@@ -160,5 +162,43 @@ impl<'a> PreparedMetrics<'a> {
         }
         let (rows, bytes) = tally.finish();
         Ok(PreparedMetrics { resources, rows, bytes })
+    }
+}
+
+/// An OTLP logs request validated, with its resources and scopes rendered and every row
+/// measured (as [`PreparedTraces`]).
+#[derive(Debug)]
+pub(crate) struct PreparedLogs {
+    pub(crate) resources: Vec<(ResourceInfo, Vec<ScopeInfo>)>,
+    pub(crate) rows: Vec<usize>,
+    /// The bytes the request adds to the buffer, at most.
+    pub(crate) bytes: usize,
+    /// The memory the request itself takes while the buffer holds it as it came.
+    pub(crate) held: usize,
+}
+
+impl PreparedLogs {
+    pub(crate) fn new(req: &ExportLogsServiceRequest) -> Result<Self> {
+        let mut tally = Tally::default();
+        let mut held = 0;
+        let mut resources = Vec::with_capacity(req.resource_logs.len());
+        for rl in &req.resource_logs {
+            let resource = otlp_resource(rl.resource.as_ref(), &rl.schema_url, LOGS_REQUEST)?;
+            let mut scopes = Vec::with_capacity(rl.scope_logs.len());
+            for sl in &rl.scope_logs {
+                let scope = otlp_scope(sl.scope.as_ref(), &sl.schema_url, LOGS_REQUEST)?;
+                let shared = resource.bytes() + scope.bytes();
+                for record in &sl.log_records {
+                    let bytes = size::otlp_log(record).map_err(decode_error(LOGS_REQUEST))?;
+                    let time = crate::table::logs::record_time(record.time_unix_nano, record.observed_time_unix_nano);
+                    tally.row(Table::Logs, time, bytes + shared)?;
+                    held += size::otlp_log_held(record, bytes);
+                }
+                scopes.push(scope);
+            }
+            resources.push((resource, scopes));
+        }
+        let (rows, bytes) = tally.finish();
+        Ok(PreparedLogs { resources, rows, bytes, held })
     }
 }

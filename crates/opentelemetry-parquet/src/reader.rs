@@ -4,8 +4,10 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use crate::proto::collector::logs::v1::ExportLogsServiceRequest;
 use crate::proto::collector::metrics::v1::ExportMetricsServiceRequest;
 use crate::proto::collector::trace::v1::ExportTraceServiceRequest;
+use crate::proto::logs::v1::{ResourceLogs, ScopeLogs};
 use crate::proto::metrics::v1::{metric::Data, Metric, ResourceMetrics, ScopeMetrics};
 use crate::proto::trace::v1::{ResourceSpans, ScopeSpans};
 use arrow_array::RecordBatch;
@@ -14,7 +16,7 @@ use prost::Message as _;
 
 use crate::encoding::{SCHEMA_VERSION, SCHEMA_VERSION_KEY};
 use crate::error::{OtlpError, Result};
-use crate::table::{metrics, traces, ResourceKey, Table};
+use crate::table::{logs, metrics, traces, ResourceKey, Table};
 use crate::writer::is_data_file;
 
 /// Reads a store directory written by [`OtlpLibrary`](crate::OtlpLibrary), in either format.
@@ -97,6 +99,36 @@ impl StoreReader {
             }
         }
         Ok(ExportTraceServiceRequest { resource_spans })
+    }
+
+    /// The `logs` table as one OTLP request, log records grouped by resource and scope.
+    ///
+    /// # Errors
+    /// As [`read_traces`](Self::read_traces).
+    pub fn read_logs(&self) -> Result<ExportLogsServiceRequest> {
+        let mut groups = Grouper::default();
+        let mut resource_logs: Vec<ResourceLogs> = Vec::new();
+        for path in self.files(Table::Logs)? {
+            for batch in read_listed(&path)? {
+                for (key, record) in logs::read(&batch).map_err(|e| OtlpError::invalid_file(&path, e))? {
+                    let (r, s) = groups.indices(&key, &mut resource_logs, |k| ResourceLogs {
+                        resource: Some(k.resource.clone()),
+                        scope_logs: Vec::new(),
+                        schema_url: k.resource_schema_url.clone(),
+                    });
+                    let scopes = &mut resource_logs[r].scope_logs;
+                    if s == scopes.len() {
+                        scopes.push(ScopeLogs {
+                            scope: Some(key.scope.clone()),
+                            log_records: Vec::new(),
+                            schema_url: key.scope_schema_url.clone(),
+                        });
+                    }
+                    scopes[s].log_records.push(record);
+                }
+            }
+        }
+        Ok(ExportLogsServiceRequest { resource_logs })
     }
 
     /// The five metric tables as one OTLP request: data points grouped by resource, scope and

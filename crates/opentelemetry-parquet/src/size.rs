@@ -164,6 +164,32 @@ pub(crate) fn otlp_span_held(s: &crate::proto::trace::v1::Span, measured: usize)
         + measured
 }
 
+/// Bytes of an OTLP log record, without its resource and scope.
+pub(crate) fn otlp_log(r: &crate::proto::logs::v1::LogRecord) -> Measured {
+    let body = match &r.body {
+        None => 8,
+        Some(v) => any_value(v, 0).map_err(|Unstorable(e)| Unstorable(format!("log body: {e}")))?,
+    };
+    Ok(ROW_BYTES
+        + id(&r.trace_id)
+        + id(&r.span_id)
+        + text(&r.severity_text)
+        + text(&r.event_name)
+        + body
+        + otlp_attrs(&r.attributes)?)
+}
+
+/// The memory an OTLP log record takes while the buffer holds its request as it came (as
+/// [`otlp_span_held`]).
+pub(crate) fn otlp_log_held(r: &crate::proto::logs::v1::LogRecord, measured: usize) -> usize {
+    use crate::proto::common::v1::KeyValue;
+    use std::mem::size_of;
+    size_of::<crate::proto::logs::v1::LogRecord>()
+        + (r.attributes.len() + 1) * (size_of::<KeyValue>() + 2 * ALLOCATION_BYTES)
+        + 6 * ALLOCATION_BYTES
+        + measured
+}
+
 /// Bytes of data point `i` of an OTLP metric, without its resource, scope and metric identity.
 pub(crate) fn otlp_point(data: &crate::proto::metrics::v1::metric::Data, i: usize) -> Measured {
     use crate::proto::metrics::v1::{metric::Data, Exemplar};

@@ -22,6 +22,7 @@
 use std::borrow::Cow;
 
 use crate::error::Result;
+use crate::proto::collector::logs::v1::ExportLogsServiceRequest;
 use crate::proto::collector::metrics::v1::ExportMetricsServiceRequest;
 use crate::proto::collector::trace::v1::ExportTraceServiceRequest;
 use crate::OtlpLibrary;
@@ -70,8 +71,29 @@ pub trait OtlpMetricsRequest: sealed::Sealed {
     fn current(&self) -> Result<Cow<'_, ExportMetricsServiceRequest>>;
 }
 
+/// `ExportLogsServiceRequest` of an `opentelemetry-proto` version this crate was built for.
+/// Sealed.
+pub trait OtlpLogsRequest: sealed::Sealed + Sized {
+    /// The request as [`crate::proto`]'s type (see [`OtlpTracesRequest`]).
+    #[doc(hidden)]
+    fn current(&self) -> Result<Cow<'_, ExportLogsServiceRequest>>;
+    /// As [`current`](Self::current), taking the request.
+    #[doc(hidden)]
+    fn into_current(self) -> Result<ExportLogsServiceRequest>;
+}
+
 impl sealed::Sealed for ExportTraceServiceRequest {}
 impl sealed::Sealed for ExportMetricsServiceRequest {}
+impl sealed::Sealed for ExportLogsServiceRequest {}
+
+impl OtlpLogsRequest for ExportLogsServiceRequest {
+    fn current(&self) -> Result<Cow<'_, ExportLogsServiceRequest>> {
+        Ok(Cow::Borrowed(self))
+    }
+    fn into_current(self) -> Result<ExportLogsServiceRequest> {
+        Ok(self)
+    }
+}
 
 impl OtlpTracesRequest for ExportTraceServiceRequest {
     fn current(&self) -> Result<Cow<'_, ExportTraceServiceRequest>> {
@@ -100,11 +122,22 @@ fn reencode<A: prost::Message, B: prost::Message + Default>(message: &A, name: &
 #[cfg(all(feature = "sdk-0-31", feature = "sdk-0-32"))]
 mod older_requests {
     use super::*;
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest as Logs031;
     use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest as Metrics031;
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest as Traces031;
 
     impl sealed::Sealed for Traces031 {}
     impl sealed::Sealed for Metrics031 {}
+    impl sealed::Sealed for Logs031 {}
+
+    impl OtlpLogsRequest for Logs031 {
+        fn current(&self) -> Result<Cow<'_, ExportLogsServiceRequest>> {
+            reencode(self, "ExportLogsServiceRequest").map(Cow::Owned)
+        }
+        fn into_current(self) -> Result<ExportLogsServiceRequest> {
+            reencode(&self, "ExportLogsServiceRequest")
+        }
+    }
 
     impl OtlpTracesRequest for Traces031 {
         fn current(&self) -> Result<Cow<'_, ExportTraceServiceRequest>> {

@@ -3,6 +3,7 @@
 
 pub(crate) mod attrs;
 pub(crate) mod columns;
+pub(crate) mod logs;
 pub(crate) mod metrics;
 pub(crate) mod read;
 pub(crate) mod resource;
@@ -33,17 +34,20 @@ pub enum Table {
     MetricsExponentialHistogram,
     /// `metrics_summary`: one row per summary data point.
     MetricsSummary,
+    /// `logs`: one row per log record.
+    Logs,
 }
 
 impl Table {
     /// Every table, in a stable order.
-    pub const ALL: [Table; 6] = [
+    pub const ALL: [Table; 7] = [
         Table::Traces,
         Table::MetricsGauge,
         Table::MetricsSum,
         Table::MetricsHistogram,
         Table::MetricsExponentialHistogram,
         Table::MetricsSummary,
+        Table::Logs,
     ];
 
     /// The table's directory name.
@@ -55,20 +59,22 @@ impl Table {
             Table::MetricsHistogram => "metrics_histogram",
             Table::MetricsExponentialHistogram => "metrics_exponential_histogram",
             Table::MetricsSummary => "metrics_summary",
+            Table::Logs => "logs",
         }
     }
 
     /// The Arrow schema of the table's files.
     pub fn schema(self) -> SchemaRef {
-        match self.metric_kind() {
-            None => traces::schema(),
-            Some(kind) => metrics::schema(kind),
+        match (self, self.metric_kind()) {
+            (Table::Logs, _) => logs::schema(),
+            (_, None) => traces::schema(),
+            (_, Some(kind)) => metrics::schema(kind),
         }
     }
 
     pub(crate) fn metric_kind(self) -> Option<MetricKind> {
         match self {
-            Table::Traces => None,
+            Table::Traces | Table::Logs => None,
             Table::MetricsGauge => Some(MetricKind::Gauge),
             Table::MetricsSum => Some(MetricKind::Sum),
             Table::MetricsHistogram => Some(MetricKind::Histogram),
@@ -99,13 +105,15 @@ impl std::fmt::Display for Table {
 pub(crate) enum TableBuilder {
     Traces(Box<traces::TracesBuilder>),
     Metrics(Box<metrics::MetricsBuilder>),
+    Logs(Box<logs::LogsBuilder>),
 }
 
 impl TableBuilder {
     pub(crate) fn new(table: Table) -> Self {
-        match table.metric_kind() {
-            None => TableBuilder::Traces(Box::default()),
-            Some(kind) => TableBuilder::Metrics(Box::new(metrics::MetricsBuilder::new(kind))),
+        match (table, table.metric_kind()) {
+            (Table::Logs, _) => TableBuilder::Logs(Box::default()),
+            (_, None) => TableBuilder::Traces(Box::default()),
+            (_, Some(kind)) => TableBuilder::Metrics(Box::new(metrics::MetricsBuilder::new(kind))),
         }
     }
 
@@ -113,6 +121,7 @@ impl TableBuilder {
         match self {
             TableBuilder::Traces(b) => b.rows(),
             TableBuilder::Metrics(b) => b.rows(),
+            TableBuilder::Logs(b) => b.rows(),
         }
     }
 
@@ -120,6 +129,7 @@ impl TableBuilder {
         match self {
             TableBuilder::Traces(b) => b.finish(),
             TableBuilder::Metrics(b) => b.finish(),
+            TableBuilder::Logs(b) => b.finish(),
         }
     }
 }

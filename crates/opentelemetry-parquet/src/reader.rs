@@ -76,28 +76,18 @@ impl StoreReader {
     /// As [`read_batches`](Self::read_batches), and [`OtlpError::InvalidStoreFile`] when a file
     /// does not have this crate's schema.
     pub fn read_traces(&self) -> Result<ExportTraceServiceRequest> {
-        let mut groups = Grouper::default();
-        let mut resource_spans: Vec<ResourceSpans> = Vec::new();
-        for path in self.files(Table::Traces)? {
-            for batch in read_listed(&path)? {
-                for (key, span) in traces::read(&batch).map_err(|e| OtlpError::invalid_file(&path, e))? {
-                    let (r, s) = groups.indices(&key, &mut resource_spans, |k| ResourceSpans {
-                        resource: Some(k.resource.clone()),
-                        scope_spans: Vec::new(),
-                        schema_url: k.resource_schema_url.clone(),
-                    });
-                    let scopes = &mut resource_spans[r].scope_spans;
-                    if s == scopes.len() {
-                        scopes.push(ScopeSpans {
-                            scope: Some(key.scope.clone()),
-                            spans: Vec::new(),
-                            schema_url: key.scope_schema_url.clone(),
-                        });
-                    }
-                    scopes[s].spans.push(span);
-                }
-            }
-        }
+        let resource_spans = self.read_grouped(
+            Table::Traces,
+            traces::read,
+            |k| ResourceSpans {
+                resource: Some(k.resource.clone()),
+                scope_spans: Vec::new(),
+                schema_url: k.resource_schema_url.clone(),
+            },
+            |r| &mut r.scope_spans,
+            |k| ScopeSpans { scope: Some(k.scope.clone()), spans: Vec::new(), schema_url: k.scope_schema_url.clone() },
+            |s| &mut s.spans,
+        )?;
         Ok(ExportTraceServiceRequest { resource_spans })
     }
 
@@ -106,29 +96,51 @@ impl StoreReader {
     /// # Errors
     /// As [`read_traces`](Self::read_traces).
     pub fn read_logs(&self) -> Result<ExportLogsServiceRequest> {
+        let resource_logs = self.read_grouped(
+            Table::Logs,
+            logs::read,
+            |k| ResourceLogs {
+                resource: Some(k.resource.clone()),
+                scope_logs: Vec::new(),
+                schema_url: k.resource_schema_url.clone(),
+            },
+            |r| &mut r.scope_logs,
+            |k| ScopeLogs {
+                scope: Some(k.scope.clone()),
+                log_records: Vec::new(),
+                schema_url: k.scope_schema_url.clone(),
+            },
+            |s| &mut s.log_records,
+        )?;
+        Ok(ExportLogsServiceRequest { resource_logs })
+    }
+
+    /// Every row of a one-row-per-item table (`read`), grouped by resource (`R`, made by
+    /// `resource`) and scope (`S` in `scopes(R)`, made by `scope`), in the order first seen.
+    fn read_grouped<R, S, T>(
+        &self,
+        table: Table,
+        read: RowsReader<T>,
+        resource: impl Fn(&ResourceKey) -> R,
+        scopes: impl Fn(&mut R) -> &mut Vec<S>,
+        scope: impl Fn(&ResourceKey) -> S,
+        items: impl Fn(&mut S) -> &mut Vec<T>,
+    ) -> Result<Vec<R>> {
         let mut groups = Grouper::default();
-        let mut resource_logs: Vec<ResourceLogs> = Vec::new();
-        for path in self.files(Table::Logs)? {
+        let mut out: Vec<R> = Vec::new();
+        for path in self.files(table)? {
             for batch in read_listed(&path)? {
-                for (key, record) in logs::read(&batch).map_err(|e| OtlpError::invalid_file(&path, e))? {
-                    let (r, s) = groups.indices(&key, &mut resource_logs, |k| ResourceLogs {
-                        resource: Some(k.resource.clone()),
-                        scope_logs: Vec::new(),
-                        schema_url: k.resource_schema_url.clone(),
-                    });
-                    let scopes = &mut resource_logs[r].scope_logs;
-                    if s == scopes.len() {
-                        scopes.push(ScopeLogs {
-                            scope: Some(key.scope.clone()),
-                            log_records: Vec::new(),
-                            schema_url: key.scope_schema_url.clone(),
-                        });
+                for (key, item) in read(&batch).map_err(|e| OtlpError::invalid_file(&path, e))? {
+                    let (r, s) = groups.indices(&key, &mut out, &resource);
+                    let list = scopes(&mut out[r]);
+                    if s == list.len() {
+                        list.push(scope(&key));
                     }
-                    scopes[s].log_records.push(record);
+                    items(&mut list[s]).push(item);
                 }
             }
         }
-        Ok(ExportLogsServiceRequest { resource_logs })
+        Ok(out)
     }
 
     /// The five metric tables as one OTLP request: data points grouped by resource, scope and
@@ -204,6 +216,9 @@ impl Grouper {
         (r, s)
     }
 }
+
+/// Reads the rows of a stored batch, each with its resource and scope.
+type RowsReader<T> = fn(&RecordBatch) -> crate::table::read::ReadResult<Vec<(ResourceKey, T)>>;
 
 /// A metric's identity: everything but its data points.
 fn metric_identity(metric: &Metric) -> Vec<u8> {

@@ -8,8 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import logging
+
+from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs as otlp_logs
 from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics as otlp_metrics
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans as otlp_spans
+from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+from opentelemetry.sdk._logs.export import InMemoryLogExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.resources import Resource
@@ -51,6 +56,22 @@ def metrics() -> list[object]:
     return [data]
 
 
+def logs() -> list[list[object]]:
+    memory = InMemoryLogExporter()
+    provider = LoggerProvider(resource=Resource.create({"service.name": "fuzz"}))
+    provider.add_log_record_processor(SimpleLogRecordProcessor(memory))
+    logger = logging.getLogger("fuzz")
+    logger.propagate = False
+    logger.addHandler(LoggingHandler(logger_provider=provider))
+    tracer_provider = TracerProvider()
+    with tracer_provider.get_tracer("fuzz").start_as_current_span("request"):
+        logger.warning("payment %s failed", "p-1", extra={"amount": 12.5, "tries": [1, 2]})
+    logger.error({"structured": {"code": 7}, "ok": False})
+    provider.shutdown()
+    finished = list(memory.get_finished_logs())
+    return [finished[:1], finished]
+
+
 def write(target: str, seeds: list[bytes]) -> None:
     directory = CORPUS / target
     directory.mkdir(parents=True, exist_ok=True)
@@ -63,6 +84,7 @@ def main() -> None:
     metric_sets = metrics()
     write("otlp_traces_bytes", [otlp_spans(s).SerializeToString() for s in span_sets])  # type: ignore[arg-type]
     write("otlp_metrics_bytes", [otlp_metrics(m).SerializeToString() for m in metric_sets])  # type: ignore[arg-type]
+    write("otlp_logs_bytes", [otlp_logs(batch).SerializeToString() for batch in logs()])  # type: ignore[arg-type]
     write("python_batch_traces", [encode_spans(s) for s in span_sets])  # type: ignore[arg-type]
     write("python_batch_metrics", [encode_metrics(m) for m in metric_sets])  # type: ignore[arg-type]
 

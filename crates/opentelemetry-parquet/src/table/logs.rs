@@ -5,8 +5,9 @@
 //! resource and scope columns) plus what they drop: the observed time as its own value and
 //! whether `Timestamp` is it (`TimestampFromObserved`), all 32 bits of `Flags`, the body's type
 //! and structure (`BodyType`, coded as an `XTypes` entry), the attributes' types, the dropped
-//! count and the resource's entity references. `SeverityNumber` is `Int32`, OTLP's enum type,
-//! where ClickHouse has `UInt8`: values outside the enum are kept, not wrapped.
+//! count and the resource's entity references. `SeverityNumber` is `UInt8` as in ClickHouse;
+//! an OTLP value that does not fit (the enum is an `int32`; the defined severities are 0 to 24)
+//! is kept in `SeverityNumberRaw` (`Int32`, null otherwise) instead of being wrapped.
 
 use std::sync::Arc;
 
@@ -17,7 +18,7 @@ use arrow_array::builder::{
 };
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int32Type, UInt8Type};
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use super::attrs::*;
@@ -38,7 +39,8 @@ pub(crate) fn schema() -> SchemaRef {
         Field::new("TraceFlags", DataType::UInt8, false),
         Field::new("Flags", DataType::UInt32, false),
         Field::new("SeverityText", DataType::Utf8, false),
-        Field::new("SeverityNumber", DataType::Int32, false),
+        Field::new("SeverityNumber", DataType::UInt8, false),
+        Field::new("SeverityNumberRaw", DataType::Int32, true),
         Field::new("Body", DataType::Utf8, false),
         Field::new("BodyType", DataType::Utf8, false),
         la,
@@ -85,7 +87,8 @@ pub(crate) struct LogsBuilder {
     trace_flags: UInt8Builder,
     flags: UInt32Builder,
     severity_text: StringBuilder,
-    severity_number: Int32Builder,
+    severity_number: UInt8Builder,
+    severity_raw: Int32Builder,
     body: StringBuilder,
     body_type: StringBuilder,
     /// Scratch space for rendering a body.
@@ -109,7 +112,8 @@ impl Default for LogsBuilder {
             trace_flags: UInt8Builder::with_capacity(0),
             flags: UInt32Builder::with_capacity(0),
             severity_text: string_builder(),
-            severity_number: Int32Builder::with_capacity(0),
+            severity_number: UInt8Builder::with_capacity(0),
+            severity_raw: Int32Builder::with_capacity(0),
             body: string_builder(),
             body_type: string_builder(),
             rendered: String::new(),
@@ -146,7 +150,17 @@ impl LogsBuilder {
         self.trace_flags.append_value(f.flags as u8);
         self.flags.append_value(f.flags);
         self.severity_text.append_value(f.severity_text);
-        self.severity_number.append_value(f.severity_number);
+        match u8::try_from(f.severity_number) {
+            Ok(n) => {
+                self.severity_number.append_value(n);
+                self.severity_raw.append_null();
+            }
+            Err(_) => {
+                // What the exporter would write (`uint8(n)`), and the value itself.
+                self.severity_number.append_value(f.severity_number as u8);
+                self.severity_raw.append_value(f.severity_number);
+            }
+        }
         self.typed.clear();
         attributes::render(body, &mut self.rendered, &mut self.typed);
         self.body.append_value(&self.rendered);
@@ -191,6 +205,7 @@ impl LogsBuilder {
             Arc::new(self.flags.finish()),
             Arc::new(self.severity_text.finish()),
             Arc::new(self.severity_number.finish()),
+            Arc::new(self.severity_raw.finish()),
             Arc::new(self.body.finish()),
             Arc::new(self.body_type.finish()),
             a,
@@ -230,7 +245,9 @@ pub(crate) fn read(batch: &RecordBatch) -> ReadResult<Vec<LogRow>> {
     let flags = c.u32s("Flags")?;
     let severity_text = c.strings("SeverityText")?;
     let severity_number =
-        c.get("SeverityNumber")?.as_primitive_opt::<Int32Type>().ok_or("column SeverityNumber is not Int32")?;
+        c.get("SeverityNumber")?.as_primitive_opt::<UInt8Type>().ok_or("column SeverityNumber is not UInt8")?;
+    let severity_raw =
+        c.get("SeverityNumberRaw")?.as_primitive_opt::<Int32Type>().ok_or("column SeverityNumberRaw is not Int32")?;
     let body = c.strings("Body")?;
     let body_type = c.strings("BodyType")?;
     let attrs = c.attrs("LogAttributes")?;
@@ -241,7 +258,11 @@ pub(crate) fn read(batch: &RecordBatch) -> ReadResult<Vec<LogRow>> {
             let record = LogRecord {
                 time_unix_nano: if from_observed.value(row) { 0 } else { i64_to_nanos(timestamp.value(row)) },
                 observed_time_unix_nano: i64_to_nanos(observed.value(row)),
-                severity_number: severity_number.value(row),
+                severity_number: if severity_raw.is_valid(row) {
+                    severity_raw.value(row)
+                } else {
+                    i32::from(severity_number.value(row))
+                },
                 severity_text: severity_text.value(row).to_owned(),
                 body: read_body(body.value(row), body_type.value(row))?,
                 attributes: attrs.read(row)?,
@@ -297,7 +318,7 @@ mod tests {
             let record = LogRecord {
                 time_unix_nano: if i % 2 == 0 { 0 } else { u64::MAX },
                 observed_time_unix_nano: 7,
-                severity_number: if i == 3 { -5 } else { i as i32 },
+                severity_number: [-5, 256, i32::MAX, i32::MIN].get(i).copied().unwrap_or(i as i32 * 2),
                 flags: 0xffff_ff01,
                 trace_id: vec![1; 16],
                 span_id: vec![2; 8],

@@ -22,7 +22,6 @@ PyPI has its engine, chdb-core, as a wheel: Linux x86_64 and macOS).
 from __future__ import annotations
 
 import json
-import platform
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -30,9 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
+import clickhouse_files
 import pytest
-from arrow_rows import int_times
+from clickhouse_files import NOT_NULLABLE, attrs, ch_array, ch_map, query, types_match
 from opentelemetry import trace
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
@@ -62,12 +61,6 @@ from opentelemetry.trace import Link, SpanContext, SpanKind, TraceFlags, TraceSt
 from opentelemetry.trace.status import Status, StatusCode
 
 from opentelemetry.exporter.parquet import ParquetLibrary, ParquetMetricExporter
-
-chdb = pytest.importorskip(
-    "chdb",
-    reason=f"chdb (embedded ClickHouse) is not importable on {platform.platform()}: xtask/requirements-test.txt "
-    "installs it only where PyPI has its engine (chdb-core) as a wheel, Linux x86_64 and macOS",
-)
 
 # The README's queries, verbatim.
 README_TRACE_QUERIES = {
@@ -286,7 +279,6 @@ DELIBERATELY_NULLABLE = {
     "metrics_exponential_histogram": {*_UNSET_IS_NULL, "PositiveOffset", "NegativeOffset"},
     "metrics_summary": set(),
 }
-NOT_NULLABLE = "schema_inference_make_columns_nullable = 0"
 
 README_TRACE_ID = 0x391DAE938234560B16BB63F51501CB6F
 SERVICE = "clickhouse-exporter"
@@ -509,7 +501,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
 
 
 def table(store: Store, name: str) -> str:
-    return f"file('{store.root}/{name}/**/*.parquet', Parquet)"
+    return clickhouse_files.table(store.root, name)
 
 
 def on_files(store: Store, sql: str) -> str:
@@ -520,57 +512,7 @@ def on_files(store: Store, sql: str) -> str:
     return sql
 
 
-def query(sql: str) -> list[dict[str, Any]]:
-    """Rows of a ClickHouse query, times (also in arrays) as integer nanoseconds."""
-    result = chdb.query(sql, "ArrowTable")
-    assert isinstance(result, pa.Table), result
-    schema = pa.schema([field.with_type(int_times(field.type)) for field in result.schema])
-    rows: list[dict[str, Any]] = result.cast(schema).to_pylist()
-    return rows
-
-
-# ClickHouse's text form of String values, Arrays and Maps (what toString gives).
-_QUOTED = r"'(?:[^'\\]|\\.)*'"
-_ARRAY = re.compile(rf"\[(?:{_QUOTED}(?:,{_QUOTED})*)?\]")
-_MAP = re.compile(rf"\{{(?:{_QUOTED}:{_QUOTED}(?:,{_QUOTED}:{_QUOTED})*)?\}}")
-
-
-def _strings(text: str) -> list[str]:
-    return [re.sub(r"\\(.)", r"\1", token[1:-1]) for token in re.findall(_QUOTED, text)]
-
-
-def ch_array(text: str) -> list[str]:
-    assert _ARRAY.fullmatch(text), f"not a ClickHouse Array(String): {text!r}"
-    return _strings(text)
-
-
-def ch_map(text: str) -> dict[str, str]:
-    assert _MAP.fullmatch(text), f"not a ClickHouse Map(String, String): {text!r}"
-    strings = _strings(text)
-    keys, values = strings[::2], strings[1::2]
-    assert len(set(keys)) == len(keys), f"duplicate keys: {text!r}"
-    return dict(zip(keys, values, strict=True))
-
-
 # --- Expected values, from what the SDK handed the exporters -----------------------------------
-
-
-def rendered(value: object) -> str:
-    """An attribute value as the exporter renders it (pcommon.Value.AsString), for the scalar and
-    homogeneous array values used here."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | str):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, Sequence):
-        return json.dumps(list(value), separators=(",", ":"))
-    raise AssertionError(f"no rendering for {value!r}")
-
-
-def attrs(attributes: Any) -> dict[str, str]:
-    return {key: rendered(value) for key, value in dict(attributes or {}).items()}
 
 
 KINDS = {
@@ -953,32 +895,8 @@ def test_the_exporters_structure_reads_our_files(store: Store) -> None:
     assert got == expected
 
 
-def normalized(clickhouse_type: str) -> str:
-    """LowCardinality is storage only and the files' times say UTC: `LowCardinality(String)` is
-    `String`, `DateTime64(9, 'UTC')` is `DateTime64(9)`, whitespace dropped."""
-    out = re.sub(r"\s+", "", clickhouse_type.replace(", 'UTC'", ""))
-    while "LowCardinality(" in out:
-        out = re.sub(r"LowCardinality\(([^()]*)\)", r"\1", out)
-    return out
-
-
-def inferred_types(store: Store, name: str, settings: str = "") -> dict[str, str]:
-    rows = query(
-        f"DESCRIBE {table(store, name)} SETTINGS describe_include_subcolumns = 1, "
-        f"schema_inference_use_cache_for_file = 0{settings}"
-    )
-    return {row["name"]: normalized(row["type"]) for row in rows}
-
-
 def _types_match(store: Store, name: str, settings: str = "") -> None:
-    types = inferred_types(store, name, settings)
-    expected = {}
-    for column, ddl_type in EXPORTER_COLUMNS[name].items():
-        ddl = normalized(ddl_type)
-        if column in DELIBERATELY_NULLABLE[name] and not settings:
-            ddl = re.sub(r"^(Array\()?(\w+)", lambda m: f"{m.group(1) or ''}Nullable({m.group(2)})", ddl)
-        expected[column] = ddl
-    assert {column: types.get(column) for column in expected} == expected
+    types_match(store.root, name, EXPORTER_COLUMNS[name], DELIBERATELY_NULLABLE[name], settings)
 
 
 @pytest.mark.parametrize("name", list(EXPORTER_COLUMNS))

@@ -172,7 +172,7 @@ def _row(data: Any) -> Row:
         service=resource.attributes["service.name"],
         severity_text=record.severity_text or "",
         body=_body(record.body),
-        attributes=attrs({k: v for k, v in (record.attributes or {}).items()}),
+        attributes=attrs(record.attributes),
         trace_id=f"{record.trace_id:032x}" if record.trace_id else "",
         span_id=f"{record.span_id:016x}" if record.span_id else "",
     )

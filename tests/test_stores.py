@@ -29,6 +29,7 @@ TABLES = (
     "metrics_histogram",
     "metrics_exponential_histogram",
     "metrics_summary",
+    "logs",
 )
 
 if not os.environ.get(VARIABLE):

@@ -175,6 +175,42 @@ mod tests {
     }
 
     #[test]
+    fn inspect_shows_the_logs_table() {
+        use opentelemetry_parquet::proto::collector::logs::v1::ExportLogsServiceRequest;
+        use opentelemetry_parquet::proto::common::v1::{any_value::Value, AnyValue};
+        use opentelemetry_parquet::proto::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+        let dir = tempfile::tempdir().unwrap();
+        let library = OtlpLibrary::new(Config::builder().output_dir(dir.path()).build().unwrap()).unwrap();
+        let log_records = ["card declined", "retrying"]
+            .into_iter()
+            .map(|body| LogRecord {
+                time_unix_nano: 1_700_000_000_000_000_000,
+                severity_text: "ERROR".into(),
+                severity_number: 17,
+                body: Some(AnyValue { value: Some(Value::StringValue(body.into())) }),
+                trace_id: vec![0xab; 16],
+                span_id: vec![0xcd; 8],
+                ..Default::default()
+            })
+            .collect();
+        let request = ExportLogsServiceRequest {
+            resource_logs: vec![ResourceLogs {
+                scope_logs: vec![ScopeLogs { log_records, ..Default::default() }],
+                ..Default::default()
+            }],
+        };
+        library.export_otlp_logs(&request).unwrap();
+        library.shutdown().unwrap();
+        let text = inspect(dir.path(), 5).unwrap();
+        assert!(text.contains("logs: 2 rows in 1 files, 1 partitions"), "{text}");
+        for shown in ["SeverityText", "Body", "card declined", "retrying", &"ab".repeat(16), &"cd".repeat(8)] {
+            assert!(text.contains(shown), "{shown} not in {text}");
+        }
+        let schema = Table::ALL.into_iter().find(|t| t.name() == "logs").unwrap().schema();
+        assert!(schema.field_with_name("SeverityNumber").is_ok());
+    }
+
+    #[test]
     fn inspect_of_an_empty_directory_says_so() {
         let dir = tempfile::tempdir().unwrap();
         assert!(inspect(dir.path(), 3).unwrap().contains("no data files yet"));

@@ -38,6 +38,7 @@ mod error;
 mod exporter;
 mod library;
 mod lifecycle;
+pub mod logs;
 pub mod metrics;
 mod prepare;
 mod reader;
@@ -57,6 +58,7 @@ pub use config::{
 pub use encoding::{SCHEMA_VERSION, SCHEMA_VERSION_KEY};
 pub use error::{OtlpError, Result};
 pub use library::OtlpLibrary;
+pub use logs::OtlpLogExporter;
 pub use metrics::OtlpMetricExporter;
 pub use reader::{read_file, StoreReader};
 pub use retention::RetentionStats;

@@ -12,7 +12,9 @@
 //! version 1's `XTypes` twin map held; version 2 holds a one-byte code instead, so the bound
 //! only got looser), each fixed-width value 8 bytes.
 
+use crate::attributes::AttrValue;
 use crate::proto::common::v1::{any_value, AnyValue, KeyValue};
+use crate::table::logs::LogFields;
 
 /// The deepest an attribute value (or a log body) may nest arrays and key-value lists: a
 /// scalar is depth 0, `[1]` is depth 1, `[[1]]` depth 2. Deeper values are refused with
@@ -39,22 +41,51 @@ pub(crate) const ENTRY_BYTES: usize = 24;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Unstorable(pub(crate) String);
 
+impl Unstorable {
+    /// The error of an attribute's value, naming its key.
+    pub(crate) fn in_attribute(self, key: &str) -> Unstorable {
+        Unstorable(format!("attribute {key:?}: {}", self.0))
+    }
+
+    /// The error of a log record's body.
+    pub(crate) fn in_log_body(self) -> Unstorable {
+        Unstorable(format!("log body: {}", self.0))
+    }
+}
+
 pub(crate) type Measured = Result<usize, Unstorable>;
 
 /// Bytes of OTLP attributes; errors when a value nests too deep.
 pub(crate) fn otlp_attrs(attrs: &[KeyValue]) -> Measured {
     let mut total = 0;
     for kv in attrs {
-        total += 2 * kv.key.len()
-            + ENTRY_BYTES
-            + match &kv.value {
-                None => 8,
-                Some(v) => {
-                    any_value(v, 0).map_err(|Unstorable(e)| Unstorable(format!("attribute {:?}: {e}", kv.key)))?
-                }
-            };
+        total += attribute(&kv.key, AttrValue::Otlp(kv.value.as_ref()))?;
     }
     Ok(total)
+}
+
+/// Bytes of one attribute entry (key, value and type), from any source; errors naming the key
+/// when the value nests too deep.
+pub(crate) fn attribute(key: &str, value: AttrValue<'_>) -> Measured {
+    let bytes = self::value(value).map_err(|e| e.in_attribute(key))?;
+    Ok(2 * key.len() + ENTRY_BYTES + bytes)
+}
+
+/// Bytes of a value as the attribute and body columns take it: its rendering plus its type.
+pub(crate) fn value(value: AttrValue<'_>) -> Measured {
+    Ok(match value {
+        AttrValue::Otlp(None) => 8,
+        AttrValue::Otlp(Some(v)) => any_value(v, 0)?,
+        AttrValue::Bool(_) => 12,
+        AttrValue::Int(_) => 24,
+        AttrValue::Double(_) => 40,
+        AttrValue::Str(s) => s.len() + 8,
+    })
+}
+
+/// The error of a value nested deeper than [`MAX_VALUE_DEPTH`].
+pub(crate) fn too_deep() -> Unstorable {
+    Unstorable(format!("value nested deeper than {MAX_VALUE_DEPTH} levels"))
 }
 
 /// Bytes of an `AnyValue`: its rendering plus its type (for arrays and key-value lists, two
@@ -63,10 +94,10 @@ pub(crate) fn any_value(value: &AnyValue, depth: usize) -> Measured {
     use any_value::Value;
     Ok(match &value.value {
         None => 8,
-        Some(Value::StringValue(s)) => s.len() + 8,
-        Some(Value::BoolValue(_)) => 12,
-        Some(Value::IntValue(_)) => 24,
-        Some(Value::DoubleValue(_)) => 40,
+        Some(Value::StringValue(s)) => self::value(AttrValue::Str(s))?,
+        Some(Value::BoolValue(b)) => self::value(AttrValue::Bool(*b))?,
+        Some(Value::IntValue(i)) => self::value(AttrValue::Int(*i))?,
+        Some(Value::DoubleValue(f)) => self::value(AttrValue::Double(*f))?,
         Some(Value::BytesValue(b)) => b.len().div_ceil(3) * 4 + 8,
         #[cfg(feature = "sdk-0-32")]
         Some(Value::StringValueStrindex(_)) => 64,
@@ -78,7 +109,7 @@ pub(crate) fn any_value(value: &AnyValue, depth: usize) -> Measured {
 fn json_bytes(value: &any_value::Value, depth: usize) -> Measured {
     use any_value::Value;
     if depth > MAX_VALUE_DEPTH {
-        return Err(Unstorable(format!("value nested deeper than {MAX_VALUE_DEPTH} levels")));
+        return Err(too_deep());
     }
     // Each string may be escaped to six bytes per byte, in two renderings.
     let string = |s: &str| 12 * s.len() + 64;
@@ -166,17 +197,17 @@ pub(crate) fn otlp_span_held(s: &crate::proto::trace::v1::Span, measured: usize)
 
 /// Bytes of an OTLP log record, without its resource and scope.
 pub(crate) fn otlp_log(r: &crate::proto::logs::v1::LogRecord) -> Measured {
-    let body = match &r.body {
-        None => 8,
-        Some(v) => any_value(v, 0).map_err(|Unstorable(e)| Unstorable(format!("log body: {e}")))?,
-    };
-    Ok(ROW_BYTES
-        + id(&r.trace_id)
-        + id(&r.span_id)
-        + text(&r.severity_text)
-        + text(&r.event_name)
-        + body
-        + otlp_attrs(&r.attributes)?)
+    Ok(log_fields(&LogFields::otlp(r)) + log_body(AttrValue::Otlp(r.body.as_ref()))? + otlp_attrs(&r.attributes)?)
+}
+
+/// Bytes of a log record's scalar fields, from any source.
+pub(crate) fn log_fields(f: &LogFields<'_>) -> usize {
+    ROW_BYTES + id(f.trace_id) + id(f.span_id) + text(f.severity_text) + text(f.event_name)
+}
+
+/// Bytes of a log record's body (`AttrValue::Otlp(None)`: none), from any source.
+pub(crate) fn log_body(body: AttrValue<'_>) -> Measured {
+    value(body).map_err(Unstorable::in_log_body)
 }
 
 /// The memory an OTLP log record takes while the buffer holds its request as it came (as

@@ -75,6 +75,23 @@ pub(crate) struct LogFields<'a> {
     pub(crate) event_name: &'a str,
 }
 
+impl<'a> LogFields<'a> {
+    /// The fields of an OTLP log record.
+    pub(crate) fn otlp(r: &'a LogRecord) -> Self {
+        LogFields {
+            time: r.time_unix_nano,
+            observed_time: r.observed_time_unix_nano,
+            trace_id: &r.trace_id,
+            span_id: &r.span_id,
+            flags: r.flags,
+            severity_text: &r.severity_text,
+            severity_number: r.severity_number,
+            dropped_attributes: r.dropped_attributes_count,
+            event_name: &r.event_name,
+        }
+    }
+}
+
 /// Buffers log records of one partition as Arrow columns.
 #[derive(Debug)]
 pub(crate) struct LogsBuilder {
@@ -172,22 +189,7 @@ impl LogsBuilder {
 
     /// Appends an OTLP log record (measured by `size::otlp_log`).
     pub(crate) fn append_otlp(&mut self, resource: &ResourceInfo, scope: &ScopeInfo, r: &LogRecord) {
-        self.append_fields(
-            resource,
-            scope,
-            LogFields {
-                time: r.time_unix_nano,
-                observed_time: r.observed_time_unix_nano,
-                trace_id: &r.trace_id,
-                span_id: &r.span_id,
-                flags: r.flags,
-                severity_text: &r.severity_text,
-                severity_number: r.severity_number,
-                dropped_attributes: r.dropped_attributes_count,
-                event_name: &r.event_name,
-            },
-            AttrValue::Otlp(r.body.as_ref()),
-        );
+        self.append_fields(resource, scope, LogFields::otlp(r), AttrValue::Otlp(r.body.as_ref()));
         self.attributes.append_otlp(&r.attributes);
         self.attributes.finish_row();
     }

@@ -1,13 +1,14 @@
-//! The SDK's error type and metric exporter trait for this crate's types (the span exporter's
-//! trait is `impl_span_exporter!`, its receivers differing between versions).
+//! The SDK's error type and its metric and log exporter traits for this crate's types (the span
+//! exporter's trait is `impl_span_exporter!`, its receivers differing between versions).
 
 use std::time::Duration;
 
 use super::otel_sdk;
 use crate::error::OtlpError;
-use crate::{OtlpMetricExporter, Temporality};
+use crate::{OtlpLogExporter, OtlpMetricExporter, Temporality};
 
 use otel_sdk::error::{OTelSdkError, OTelSdkResult};
+use otel_sdk::logs::{LogBatch, LogExporter};
 use otel_sdk::metrics::data::ResourceMetrics;
 use otel_sdk::metrics::exporter::PushMetricExporter;
 
@@ -61,6 +62,27 @@ impl PushMetricExporter for OtlpMetricExporter {
 
     fn temporality(&self) -> otel_sdk::metrics::Temporality {
         self.requested_temporality().into()
+    }
+}
+
+impl LogExporter for OtlpLogExporter {
+    fn export(&self, batch: LogBatch<'_>) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+        // The records are borrowed for this call only: they become columns now, and the SDK gets
+        // a finished future.
+        std::future::ready(super::logs::export_logs(self, &batch).map(|_| ()).map_err(OTelSdkError::from))
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        Ok(self.lifecycle.shutdown(timeout)?)
+    }
+
+    /// The SDK's default timeout is fixed (5 s); use the library's `export_timeout` instead.
+    fn shutdown(&self) -> OTelSdkResult {
+        self.shutdown_with_timeout(self.lifecycle.export_timeout())
+    }
+
+    fn set_resource(&mut self, resource: &otel_sdk::Resource) {
+        self.set_resource_info(super::resource_info(resource));
     }
 }
 

@@ -4,6 +4,7 @@
 use super::{otel, otel_sdk, VERSION};
 
 mod exporters;
+mod logs;
 mod metrics;
 mod spans;
 mod values;

@@ -1,0 +1,5 @@
+//! Logs: the OpenTelemetry SDK's `LogExporter`.
+
+mod exporter;
+
+pub use exporter::OtlpLogExporter;

@@ -1,376 +1,34 @@
 //! Deterministic mutation test of the OTLP bytes entry points: at least 100,000 inputs made
-//! from valid encoded trace and metric requests by a seeded PRNG (bit flips, byte edits,
+//! from valid encoded trace, metric and log requests by a seeded PRNG (bit flips, byte edits,
 //! insertions, deletions, truncations, splices) and by structure-aware mutations (deep nesting,
 //! huge counts and repeated fields, duplicate keys, extreme times and odd ID lengths).
 //!
 //! Must hold for every input: no panic; a refused input gets a typed error that says the input
 //! was bad (never one that says the library broke); every accepted input flushes, its rows read
-//! back with [`StoreReader`] (one per accepted span / data point), and the stores are kept for
+//! back with [`StoreReader`] (one per accepted span / data point / log record), and the stores are kept for
 //! `tests/test_stores.py`, which runs DuckDB `SELECT *` and pyarrow over them.
 // `KeyValue { .., ..Default::default() }`: opentelemetry-proto 0.32's KeyValue has a field
 // (`key_strindex`) that 0.31's lacks, so the update is needed with one and not the other.
 #![allow(clippy::needless_update)]
 
 mod common;
+mod mutation;
 
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
 use common::{keep_store, table_rows, Rng};
-use opentelemetry_parquet::proto::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_parquet::proto::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_parquet::proto::common::v1::{
-    any_value, AnyValue, ArrayValue, EntityRef, InstrumentationScope, KeyValue, KeyValueList,
-};
-use opentelemetry_parquet::proto::metrics::v1::{
-    exemplar, exponential_histogram_data_point::Buckets, metric::Data, number_data_point,
-    summary_data_point::ValueAtQuantile, Exemplar, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge,
-    Histogram, HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, Summary,
-    SummaryDataPoint,
-};
-use opentelemetry_parquet::proto::resource::v1::Resource;
-use opentelemetry_parquet::proto::trace::v1::{span, ResourceSpans, ScopeSpans, Span, Status};
+use mutation::*;
 use opentelemetry_parquet::{Config, OtlpError, OtlpLibrary, StoreReader};
 use prost::Message as _;
 
 const SEED: u64 = 0x6d75_7461_7465;
-/// Inputs in all (half traces, half metrics); `OTEL_PARQUET_MUTATION_INPUTS` overrides it (a
+/// Inputs in all (a third each traces, metrics and logs); `OTEL_PARQUET_MUTATION_INPUTS` overrides it (a
 /// multiple of [`PER_STORE`]), for longer runs by hand.
 const INPUTS: usize = 100_000;
 /// Inputs per store: each store is flushed, read back and checked, then kept.
 const PER_STORE: usize = 10_000;
-const HOUR: u64 = 1_699_999_200_000_000_000;
-
-/// A length below `usual`, or (one time in `one_in`) below `rare`.
-fn size(rng: &mut Rng, usual: u64, rare: u64, one_in: u64) -> u64 {
-    let max = if rng.one_in(one_in) { rare } else { usual };
-    rng.below(max)
-}
-
-fn kv(key: &str, value: any_value::Value) -> KeyValue {
-    KeyValue { key: key.to_owned(), value: Some(AnyValue { value: Some(value) }), ..Default::default() }
-}
-
-fn attributes(rng: &mut Rng) -> Vec<KeyValue> {
-    use any_value::Value;
-    let mut out = vec![
-        kv("s", Value::StringValue("ünï \"q\"".into())),
-        kv("i", Value::IntValue(rng.next_u64() as i64)),
-        kv("d", Value::DoubleValue(f64::from_bits(rng.next_u64()))),
-        kv("b", Value::BoolValue(rng.one_in(2))),
-        kv("y", Value::BytesValue(vec![0, 1, 255])),
-        kv(
-            "a",
-            Value::ArrayValue(ArrayValue {
-                values: vec![AnyValue { value: Some(Value::IntValue(1)) }, AnyValue { value: None }],
-            }),
-        ),
-        kv("k", Value::KvlistValue(KeyValueList { values: vec![kv("x", Value::StringValue("y".into()))] })),
-    ];
-    out.truncate(1 + rng.below(7) as usize);
-    out
-}
-
-fn trace_seed(rng: &mut Rng) -> ExportTraceServiceRequest {
-    let span = |rng: &mut Rng, i: u64| Span {
-        trace_id: (0..16).map(|_| rng.next_u64() as u8).collect(),
-        span_id: (0..8).map(|_| rng.next_u64() as u8).collect(),
-        trace_state: "k=v".into(),
-        parent_span_id: if rng.one_in(2) { vec![7; 8] } else { Vec::new() },
-        flags: 0x301,
-        name: format!("span {i}"),
-        kind: (i % 6) as i32,
-        start_time_unix_nano: HOUR + rng.below(3_600_000_000_000),
-        end_time_unix_nano: HOUR + rng.below(3_600_000_000_000),
-        attributes: attributes(rng),
-        dropped_attributes_count: 1,
-        events: vec![span::Event {
-            time_unix_nano: HOUR + 5,
-            name: "event".into(),
-            attributes: attributes(rng),
-            dropped_attributes_count: 2,
-        }],
-        dropped_events_count: 3,
-        links: vec![span::Link {
-            trace_id: vec![3; 16],
-            span_id: vec![4; 8],
-            trace_state: String::new(),
-            attributes: attributes(rng),
-            dropped_attributes_count: 0,
-            flags: 0x100,
-        }],
-        dropped_links_count: 4,
-        status: Some(Status { message: "fine".into(), code: (i % 3) as i32 }),
-    };
-    let spans = (0..1 + rng.below(3)).map(|i| span(rng, i)).collect();
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            resource: Some(Resource {
-                attributes: attributes(rng),
-                dropped_attributes_count: 0,
-                entity_refs: vec![EntityRef {
-                    schema_url: "u".into(),
-                    r#type: "service".into(),
-                    id_keys: vec!["service.name".into()],
-                    description_keys: Vec::new(),
-                }],
-            }),
-            scope_spans: vec![ScopeSpans {
-                scope: Some(InstrumentationScope {
-                    name: "scope".into(),
-                    version: "1".into(),
-                    attributes: attributes(rng),
-                    dropped_attributes_count: 0,
-                }),
-                spans,
-                schema_url: "https://opentelemetry.io/schemas/1.30.0".into(),
-            }],
-            schema_url: String::new(),
-        }],
-    }
-}
-
-fn metrics_seed(rng: &mut Rng) -> ExportMetricsServiceRequest {
-    let exemplars = |rng: &mut Rng| {
-        vec![Exemplar {
-            filtered_attributes: attributes(rng),
-            time_unix_nano: HOUR + 3,
-            span_id: vec![1; 8],
-            trace_id: vec![2; 16],
-            value: Some(if rng.one_in(2) { exemplar::Value::AsDouble(1.5) } else { exemplar::Value::AsInt(-3) }),
-        }]
-    };
-    let number = |rng: &mut Rng| NumberDataPoint {
-        attributes: attributes(rng),
-        start_time_unix_nano: HOUR,
-        time_unix_nano: HOUR + rng.below(1 << 40),
-        exemplars: exemplars(rng),
-        flags: 0,
-        value: Some(if rng.one_in(2) {
-            number_data_point::Value::AsInt(rng.next_u64() as i64)
-        } else {
-            number_data_point::Value::AsDouble(f64::from_bits(rng.next_u64()))
-        }),
-    };
-    let data = match rng.below(5) {
-        0 => Data::Gauge(Gauge { data_points: vec![number(rng), number(rng)] }),
-        1 => Data::Sum(Sum { data_points: vec![number(rng)], aggregation_temporality: 2, is_monotonic: true }),
-        2 => Data::Histogram(Histogram {
-            data_points: vec![HistogramDataPoint {
-                attributes: attributes(rng),
-                start_time_unix_nano: HOUR,
-                time_unix_nano: HOUR + 10,
-                count: 6,
-                sum: Some(12.5),
-                bucket_counts: vec![1, 2, 3],
-                explicit_bounds: vec![0.0, 10.0],
-                exemplars: exemplars(rng),
-                flags: 0,
-                min: Some(-1.0),
-                max: None,
-            }],
-            aggregation_temporality: 1,
-        }),
-        3 => Data::ExponentialHistogram(ExponentialHistogram {
-            data_points: vec![ExponentialHistogramDataPoint {
-                attributes: attributes(rng),
-                start_time_unix_nano: HOUR,
-                time_unix_nano: HOUR + 10,
-                count: 7,
-                sum: None,
-                scale: -3,
-                zero_count: 1,
-                positive: Some(Buckets { offset: -2, bucket_counts: vec![1, 2] }),
-                negative: if rng.one_in(2) { Some(Buckets { offset: 5, bucket_counts: vec![3] }) } else { None },
-                flags: 1,
-                exemplars: exemplars(rng),
-                min: Some(0.5),
-                max: Some(9.0),
-                zero_threshold: 1e-9,
-            }],
-            aggregation_temporality: 2,
-        }),
-        _ => Data::Summary(Summary {
-            data_points: vec![SummaryDataPoint {
-                attributes: attributes(rng),
-                start_time_unix_nano: HOUR,
-                time_unix_nano: HOUR + 10,
-                count: 3,
-                sum: 6.0,
-                quantile_values: vec![
-                    ValueAtQuantile { quantile: 0.0, value: 1.0 },
-                    ValueAtQuantile { quantile: 1.0, value: 3.0 },
-                ],
-                flags: 0,
-            }],
-        }),
-    };
-    ExportMetricsServiceRequest {
-        resource_metrics: vec![ResourceMetrics {
-            resource: Some(Resource { attributes: attributes(rng), ..Resource::default() }),
-            scope_metrics: vec![ScopeMetrics {
-                scope: Some(InstrumentationScope { name: "meter".into(), ..InstrumentationScope::default() }),
-                metrics: vec![Metric {
-                    name: "m".into(),
-                    description: "d".into(),
-                    unit: "ms".into(),
-                    metadata: attributes(rng),
-                    data: Some(data),
-                }],
-                schema_url: String::new(),
-            }],
-            schema_url: "s".into(),
-        }],
-    }
-}
-
-/// An `AnyValue` nested `depth` arrays (or key-value lists) deep.
-fn nested(depth: usize, kvlist: bool) -> AnyValue {
-    let mut v = AnyValue { value: Some(any_value::Value::IntValue(1)) };
-    for _ in 0..depth {
-        v = AnyValue {
-            value: Some(if kvlist {
-                any_value::Value::KvlistValue(KeyValueList {
-                    values: vec![KeyValue { key: "n".into(), value: Some(v), ..Default::default() }],
-                })
-            } else {
-                any_value::Value::ArrayValue(ArrayValue { values: vec![v] })
-            }),
-        };
-    }
-    v
-}
-
-/// A hostile attribute list: duplicate keys, deep nesting, or many entries.
-fn hostile_attributes(rng: &mut Rng) -> Vec<KeyValue> {
-    use any_value::Value;
-    match rng.below(4) {
-        0 => vec![
-            kv("code", Value::IntValue(200)),
-            kv("code", Value::IntValue(500)),
-            kv("code", Value::StringValue("x".into())),
-        ],
-        1 => {
-            let depth = [1, 16, 31, 32, 33, 40, 64, 90][rng.below(8) as usize];
-            vec![KeyValue { key: "deep".into(), value: Some(nested(depth, rng.one_in(2))), ..Default::default() }]
-        }
-        2 => {
-            (0..1 + size(rng, 40, 1_000, 20)).map(|i| kv(&format!("k{}", i % 300), Value::IntValue(i as i64))).collect()
-        }
-        _ => vec![kv("big", Value::StringValue("x".repeat(size(rng, 2_000, 100_000, 20) as usize)))],
-    }
-}
-
-fn id(rng: &mut Rng) -> Vec<u8> {
-    match rng.below(4) {
-        0 => Vec::new(),
-        1 => vec![0; [8, 16][rng.below(2) as usize]],
-        2 => vec![0xab; rng.below(64) as usize],
-        _ => (0..16).map(|_| rng.next_u64() as u8).collect(),
-    }
-}
-
-fn time(rng: &mut Rng) -> u64 {
-    [0, 1, i64::MAX as u64, i64::MAX as u64 + 1, u64::MAX, rng.next_u64(), HOUR + rng.below(1 << 50)]
-        [rng.below(7) as usize]
-}
-
-/// A structure-aware mutation of a traces seed.
-fn mutate_traces(rng: &mut Rng, mut request: ExportTraceServiceRequest) -> ExportTraceServiceRequest {
-    let rs = &mut request.resource_spans[0];
-    match rng.below(6) {
-        0 => rs.resource.get_or_insert_with(Resource::default).attributes = hostile_attributes(rng),
-        1 => {
-            let n = 1 + size(rng, 5, 100, 10) as usize;
-            let span = rs.scope_spans[0].spans[0].clone();
-            rs.scope_spans[0].spans = vec![span; n];
-        }
-        2 => {
-            let n = 1 + size(rng, 3, 40, 10) as usize;
-            let ss = rs.scope_spans[0].clone();
-            rs.scope_spans = vec![ss; n];
-        }
-        _ => {}
-    }
-    for span in rs.scope_spans.iter_mut().flat_map(|ss| &mut ss.spans) {
-        match rng.below(8) {
-            0 => span.attributes = hostile_attributes(rng),
-            1 => span.events[0].attributes = hostile_attributes(rng),
-            2 => (span.trace_id, span.span_id, span.parent_span_id) = (id(rng), id(rng), id(rng)),
-            3 => (span.start_time_unix_nano, span.end_time_unix_nano) = (time(rng), time(rng)),
-            4 => {
-                span.dropped_attributes_count = u32::MAX;
-                span.dropped_events_count = u32::MAX;
-                span.kind = i32::MIN;
-                span.flags = u32::MAX;
-            }
-            5 => span.events = vec![span.events[0].clone(); size(rng, 5, 100, 10) as usize],
-            6 => span.links[0].attributes = hostile_attributes(rng),
-            _ => {}
-        }
-    }
-    request
-}
-
-/// A structure-aware mutation of a metrics seed.
-fn mutate_metrics(rng: &mut Rng, mut request: ExportMetricsServiceRequest) -> ExportMetricsServiceRequest {
-    let rm = &mut request.resource_metrics[0];
-    if rng.one_in(4) {
-        rm.resource.get_or_insert_with(Resource::default).attributes = hostile_attributes(rng);
-    }
-    let metric = &mut rm.scope_metrics[0].metrics[0];
-    if rng.one_in(4) {
-        metric.metadata = hostile_attributes(rng);
-    }
-    let huge = rng.one_in(8);
-    match metric.data.as_mut() {
-        Some(Data::Gauge(Gauge { data_points })) | Some(Data::Sum(Sum { data_points, .. })) => {
-            for p in data_points.iter_mut() {
-                match rng.below(4) {
-                    0 => p.attributes = hostile_attributes(rng),
-                    1 => p.exemplars[0].filtered_attributes = hostile_attributes(rng),
-                    2 => (p.time_unix_nano, p.start_time_unix_nano) = (time(rng), time(rng)),
-                    _ => (p.exemplars[0].span_id, p.exemplars[0].trace_id) = (id(rng), id(rng)),
-                }
-            }
-            if huge {
-                let p = data_points[0].clone();
-                *data_points = vec![p; 1 + size(rng, 20, 1_000, 10) as usize];
-            }
-        }
-        Some(Data::Histogram(h)) => {
-            let p = &mut h.data_points[0];
-            p.attributes = hostile_attributes(rng);
-            if huge {
-                p.count = u64::MAX;
-                p.bucket_counts = vec![u64::MAX; rng.below(5_000) as usize];
-                p.explicit_bounds = (0..rng.below(5_000)).map(|i| i as f64).collect();
-            }
-            h.aggregation_temporality = rng.next_u64() as i32;
-        }
-        Some(Data::ExponentialHistogram(h)) => {
-            let p = &mut h.data_points[0];
-            p.attributes = hostile_attributes(rng);
-            if huge {
-                p.scale = i32::MIN;
-                p.zero_count = u64::MAX;
-                p.positive =
-                    Some(Buckets { offset: i32::MAX, bucket_counts: vec![u64::MAX; rng.below(5_000) as usize] });
-            }
-        }
-        Some(Data::Summary(s)) => {
-            let p = &mut s.data_points[0];
-            p.attributes = hostile_attributes(rng);
-            if huge {
-                p.quantile_values =
-                    vec![ValueAtQuantile { quantile: f64::NAN, value: -0.0 }; rng.below(5_000) as usize];
-            }
-        }
-        None => {}
-    }
-    request
-}
 
 /// A byte-level mutation of `bytes` (at least one edit).
 fn mutate_bytes(rng: &mut Rng, mut bytes: Vec<u8>, other: &[u8]) -> Vec<u8> {
@@ -426,11 +84,63 @@ fn is_input_error(err: &OtlpError) -> bool {
     matches!(err, OtlpError::Decode { .. } | OtlpError::ExportTooLarge { .. })
 }
 
+/// The signals, in the order inputs cycle through them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Signal {
+    Traces,
+    Metrics,
+    Logs,
+}
+
+const SIGNALS: [Signal; 3] = [Signal::Traces, Signal::Metrics, Signal::Logs];
+
+/// A valid encoded request of `signal`, or (for splicing) of the signal after it.
+fn seed(rng: &mut Rng, signal: Signal, mutated: bool) -> Vec<u8> {
+    match signal {
+        Signal::Traces => {
+            let seed = trace_seed(rng);
+            if mutated { mutate_traces(rng, seed) } else { seed }.encode_to_vec()
+        }
+        Signal::Metrics => {
+            let seed = metrics_seed(rng);
+            if mutated { mutate_metrics(rng, seed) } else { seed }.encode_to_vec()
+        }
+        Signal::Logs => {
+            let seed = logs_seed(rng);
+            if mutated { mutate_logs(rng, seed) } else { seed }.encode_to_vec()
+        }
+    }
+}
+
+/// A mutated input of `signal`: structure-aware, byte-level, or both.
+fn input(rng: &mut Rng, signal: Signal) -> Vec<u8> {
+    let other = seed(rng, SIGNALS[(signal as usize + 1) % SIGNALS.len()], false);
+    match rng.below(3) {
+        0 => seed(rng, signal, true),
+        1 => {
+            let valid = seed(rng, signal, false);
+            mutate_bytes(rng, valid, &other)
+        }
+        _ => {
+            let structured = seed(rng, signal, true);
+            mutate_bytes(rng, structured, &other)
+        }
+    }
+}
+
+fn export(library: &OtlpLibrary, signal: Signal, bytes: &[u8]) -> Result<usize, OtlpError> {
+    match signal {
+        Signal::Traces => library.export_otlp_traces_bytes(bytes),
+        Signal::Metrics => library.export_otlp_metrics_bytes(bytes),
+        Signal::Logs => library.export_otlp_logs_bytes(bytes),
+    }
+}
+
 #[test]
 fn mutated_otlp_requests_never_panic_and_accepted_ones_read_back() {
     let started = Instant::now();
     let mut rng = Rng::new(SEED);
-    let (mut traces, mut metrics) = (Tally::default(), Tally::default());
+    let mut tallies: BTreeMap<Signal, Tally> = SIGNALS.iter().map(|s| (*s, Tally::default())).collect();
     let mut panics = Vec::new();
     let mut stores = 0;
     let inputs: usize =
@@ -441,43 +151,12 @@ fn mutated_otlp_requests_never_panic_and_accepted_ones_read_back() {
             Config::builder().output_dir(dir.path()).export_timeout(Duration::from_secs(60)).build().expect("config"),
         )
         .expect("library");
-        let (rows_before_traces, rows_before_metrics) = (traces.rows, metrics.rows);
+        let rows_before: BTreeMap<Signal, usize> = tallies.iter().map(|(s, t)| (*s, t.rows)).collect();
         for i in store_start..store_start + PER_STORE {
-            let is_traces = i % 2 == 0;
-            let (bytes, other) = if is_traces {
-                let seed = trace_seed(&mut rng);
-                let other = metrics_seed(&mut rng).encode_to_vec();
-                let bytes = match rng.below(3) {
-                    0 => mutate_traces(&mut rng, seed).encode_to_vec(),
-                    1 => mutate_bytes(&mut rng, seed.encode_to_vec(), &other),
-                    _ => {
-                        let structured = mutate_traces(&mut rng, seed).encode_to_vec();
-                        mutate_bytes(&mut rng, structured, &other)
-                    }
-                };
-                (bytes, other)
-            } else {
-                let seed = metrics_seed(&mut rng);
-                let other = trace_seed(&mut rng).encode_to_vec();
-                let bytes = match rng.below(3) {
-                    0 => mutate_metrics(&mut rng, seed).encode_to_vec(),
-                    1 => mutate_bytes(&mut rng, seed.encode_to_vec(), &other),
-                    _ => {
-                        let structured = mutate_metrics(&mut rng, seed).encode_to_vec();
-                        mutate_bytes(&mut rng, structured, &other)
-                    }
-                };
-                (bytes, other)
-            };
-            drop(other);
-            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                if is_traces {
-                    library.export_otlp_traces_bytes(&bytes)
-                } else {
-                    library.export_otlp_metrics_bytes(&bytes)
-                }
-            }));
-            let tally = if is_traces { &mut traces } else { &mut metrics };
+            let signal = SIGNALS[i % SIGNALS.len()];
+            let bytes = input(&mut rng, signal);
+            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| export(&library, signal, &bytes)));
+            let tally = tallies.get_mut(&signal).expect("every signal has a tally");
             match outcome {
                 Ok(Ok(rows)) => {
                     tally.accepted_inputs += 1;
@@ -494,7 +173,7 @@ fn mutated_otlp_requests_never_panic_and_accepted_ones_read_back() {
                         .cloned()
                         .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
                         .unwrap_or_default();
-                    panics.push(format!("input {i} ({} bytes): {message:.200}", bytes.len()));
+                    panics.push(format!("input {i} ({signal:?}, {} bytes): {message:.200}", bytes.len()));
                 }
             }
         }
@@ -508,38 +187,38 @@ fn mutated_otlp_requests_never_panic_and_accepted_ones_read_back() {
         library.shutdown().expect("shutdown");
 
         // Every accepted row reads back, through the OTLP reader and table by table.
+        let added = |signal: Signal| tallies[&signal].rows - rows_before[&signal];
         let reader = StoreReader::new(dir.path());
         let read_traces =
             reader.read_traces().unwrap_or_else(|e| panic!("store {stores}: read_traces: {}", e.full_message()));
         let spans: usize =
             read_traces.resource_spans.iter().flat_map(|rs| &rs.scope_spans).map(|ss| ss.spans.len()).sum();
-        assert_eq!(spans, traces.rows - rows_before_traces, "store {stores}: spans read back");
+        assert_eq!(spans, added(Signal::Traces), "store {stores}: spans read back");
         let read_metrics =
             reader.read_metrics().unwrap_or_else(|e| panic!("store {stores}: read_metrics: {}", e.full_message()));
         let points = common::data_points(&read_metrics);
-        assert_eq!(points, metrics.rows - rows_before_metrics, "store {stores}: data points read back");
+        assert_eq!(points, added(Signal::Metrics), "store {stores}: data points read back");
+        let read_logs =
+            reader.read_logs().unwrap_or_else(|e| panic!("store {stores}: read_logs: {}", e.full_message()));
+        let records: usize =
+            read_logs.resource_logs.iter().flat_map(|rl| &rl.scope_logs).map(|sl| sl.log_records.len()).sum();
+        assert_eq!(records, added(Signal::Logs), "store {stores}: log records read back");
         let per_table: usize = table_rows(dir.path()).values().sum();
-        assert_eq!(per_table, spans + points, "store {stores}: rows per table");
+        assert_eq!(per_table, spans + points + records, "store {stores}: rows per table");
         keep_store("faults_mutation", dir.path());
         stores += 1;
     }
+    let summary: Vec<String> = tallies
+        .iter()
+        .map(|(s, t)| format!("{s:?}: {} accepted ({} rows), refused {:?}", t.accepted_inputs, t.rows, t.refused))
+        .collect();
     eprintln!(
-        "mutation: {inputs} inputs in {stores} stores, 0 panics; traces: {} accepted ({} spans), refused {:?}; \
-         metrics: {} accepted ({} points), refused {:?}; {:.1?}",
-        traces.accepted_inputs,
-        traces.rows,
-        traces.refused,
-        metrics.accepted_inputs,
-        metrics.rows,
-        metrics.refused,
+        "mutation: {inputs} inputs in {stores} stores, 0 panics; {}; {:.1?}",
+        summary.join("; "),
         started.elapsed()
     );
-    assert!(
-        traces.accepted_inputs > inputs / 20 && metrics.accepted_inputs > inputs / 20,
-        "too few inputs accepted to test storing them"
-    );
-    assert!(
-        traces.refused.values().sum::<usize>() > 0 && metrics.refused.values().sum::<usize>() > 0,
-        "no input was refused"
-    );
+    for (signal, tally) in &tallies {
+        assert!(tally.accepted_inputs > inputs / 30, "{signal:?}: too few inputs accepted to test storing them");
+        assert!(tally.refused.values().sum::<usize>() > 0, "{signal:?}: no input was refused");
+    }
 }

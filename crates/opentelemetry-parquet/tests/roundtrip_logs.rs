@@ -255,3 +255,45 @@ fn a_body_nested_too_deep_is_refused_whole() {
     assert!(matches!(err, OtlpError::AlreadyShutdown(_)), "{err:?}");
     assert_eq!(common::table_rows(dir.path())["logs"], 1);
 }
+
+/// The memory cap counts log records as it counts spans: an export that can never fit is
+/// refused whole with `ExportTooLarge` naming the limit (before it costs memory, also when it
+/// is handed over as it is), and the library keeps storing what fits.
+#[test]
+fn a_logs_export_over_the_memory_cap_is_refused_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        Config::builder().output_dir(dir.path()).max_buffer_bytes(1 << 20).flush_bytes(1 << 19).build().unwrap();
+    let library = OtlpLibrary::new(config).unwrap();
+    let big = |n: usize| {
+        let body = AnyValue { value: Some(any_value::Value::StringValue("x".repeat(n))) };
+        request_of((0..4).map(|_| record(Some(body.clone()))).collect())
+    };
+    assert_eq!(library.export_otlp_logs(&big(1000)).unwrap(), 4);
+    for attempt in [
+        library.export_otlp_logs(&big(1 << 20)),
+        library.export_otlp_logs_owned(big(1 << 20)),
+        library.export_otlp_logs_bytes(&big(1 << 20).encode_to_vec()),
+    ] {
+        match attempt {
+            Err(OtlpError::ExportTooLarge { limit, limit_bytes, bytes }) => {
+                assert_eq!((limit, limit_bytes), ("max_buffer_bytes", 1 << 20));
+                assert!(bytes > 4 << 20, "{bytes}");
+            }
+            other => panic!("expected ExportTooLarge, got {other:?}"),
+        }
+    }
+    assert_eq!(library.export_otlp_logs_owned(big(10)).unwrap(), 4);
+    library.shutdown().unwrap();
+    let back = StoreReader::new(dir.path()).read_logs().unwrap();
+    let mut sizes: Vec<usize> = back.resource_logs[0].scope_logs[0]
+        .log_records
+        .iter()
+        .map(|r| match r.body.as_ref().and_then(|b| b.value.as_ref()) {
+            Some(any_value::Value::StringValue(s)) => s.len(),
+            other => panic!("unexpected body {other:?}"),
+        })
+        .collect();
+    sizes.sort();
+    assert_eq!(sizes, [10, 10, 10, 10, 1000, 1000, 1000, 1000]);
+}

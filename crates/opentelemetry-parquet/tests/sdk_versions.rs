@@ -1,8 +1,9 @@
 //! The same telemetry through OpenTelemetry SDK 0.31 and 0.32 stores identical rows: the same
 //! program (one macro, instantiated once per version) with the README's setup,
-//! `with_batch_exporter(library.span_exporter())` and
-//! `with_reader(PeriodicReader::builder(library.metric_exporter()).build())`, writes into one
-//! store per version, and every table's rows are compared. Needs both features (its
+//! `with_batch_exporter(library.span_exporter())`,
+//! `with_reader(PeriodicReader::builder(library.metric_exporter()).build())` and
+//! `with_batch_exporter(library.log_exporter())`, writes into one store per version, and every
+//! table's rows are compared. Needs both features (its
 //! `required-features`): `cargo test -p opentelemetry-parquet --features sdk-0-32 --test sdk_versions`.
 
 use std::path::Path;
@@ -16,10 +17,14 @@ const CLOCK_COLUMNS: [&str; 2] = ["StartTimeUnix", "TimeUnix"];
 
 macro_rules! program {
     ($name:ident, $otel:ident, $sdk:ident) => {
-        /// Spans (with events, links, every attribute type, an error status, a parent) and
-        /// metrics (counter, up-down counter, histogram, gauge) through SDK `$sdk`.
+        /// Spans (with events, links, every attribute type, an error status, a parent),
+        /// metrics (counter, up-down counter, histogram, gauge) and log records (every body
+        /// type, inside and outside a span, with a target and an event name) through SDK `$sdk`.
         fn $name(dir: &Path) {
             use std::sync::atomic::{AtomicU64, Ordering};
+
+            use $otel::logs::{AnyValue as LogValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
+            use $sdk::logs::SdkLoggerProvider;
 
             use $otel::metrics::MeterProvider as _;
             use $otel::trace::{
@@ -58,6 +63,10 @@ macro_rules! program {
             let meter_provider = SdkMeterProvider::builder()
                 .with_resource(resource())
                 .with_reader(PeriodicReader::builder(library.metric_exporter()).build())
+                .build();
+            let logger_provider = SdkLoggerProvider::builder()
+                .with_resource(resource())
+                .with_batch_exporter(library.log_exporter())
                 .build();
 
             let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_000_000);
@@ -111,6 +120,60 @@ macro_rules! program {
                 }
                 child.end_with_timestamp(start + Duration::from_millis(5));
             }
+
+            let logger = logger_provider.logger_with_scope(
+                $otel::InstrumentationScope::builder("versions-logger")
+                    .with_version("2.0")
+                    .with_schema_url("https://example.com/logger")
+                    .with_attributes([KeyValue::new("logger.flag", 1)])
+                    .build(),
+            );
+            // One-entry maps: a map's entries come in its hash order, which differs between runs.
+            let map = |k: &'static str, v: LogValue| {
+                LogValue::Map(Box::new([($otel::Key::from(k), v)].into_iter().collect()))
+            };
+            let bodies = [
+                None,
+                Some(LogValue::from("checkout started")),
+                Some(LogValue::Int(-1)),
+                Some(LogValue::Double(0.1 + 0.2)),
+                Some(LogValue::Boolean(true)),
+                Some(LogValue::Bytes(Box::new(vec![0, 255]))),
+                Some(LogValue::ListAny(Box::new(vec![
+                    LogValue::Int(1),
+                    LogValue::from("a"),
+                    map("m", LogValue::Double(1.5)),
+                ]))),
+                Some(map("order", map("items", LogValue::ListAny(Box::new(vec![LogValue::from("x")]))))),
+            ];
+            for (i, body) in bodies.into_iter().enumerate() {
+                let mut record = logger.create_log_record();
+                record.set_observed_timestamp(t0 + Duration::from_millis(100 + i as u64));
+                if i % 2 == 0 {
+                    record.set_timestamp(t0 + Duration::from_millis(i as u64));
+                    record.set_severity_number(Severity::Warn2);
+                    record.set_severity_text("WARN2");
+                }
+                match i {
+                    1 => record.set_target("versions::checkout"),
+                    2 => record.set_event_name("versions.event"),
+                    _ => {}
+                }
+                if let Some(body) = body {
+                    record.set_body(body);
+                }
+                record.add_attributes([("i", LogValue::Int(i as i64)), ("code", LogValue::Int(200))]);
+                record.add_attribute("code", map("status", LogValue::from("ok")));
+                record.add_attribute("bytes", LogValue::Bytes(Box::new(vec![i as u8])));
+                if i % 3 == 0 {
+                    // Inside the parent span: the record carries its trace and span IDs.
+                    let _active = cx.clone().attach();
+                    logger.emit(record);
+                } else {
+                    logger.emit(record);
+                }
+            }
+
             cx.span().set_status(Status::Ok);
             cx.span().end_with_timestamp(t0 + Duration::from_secs(1));
 
@@ -132,6 +195,7 @@ macro_rules! program {
 
             tracer_provider.shutdown().unwrap();
             meter_provider.shutdown().unwrap();
+            logger_provider.shutdown().unwrap();
             library.shutdown().unwrap();
         }
     };
@@ -183,12 +247,23 @@ fn sdk_0_31_and_0_32_store_identical_rows() {
         compared += a.len();
     }
     // 5 spans; 3 series (route, ok) for the counter, up-down counter and histogram, 2 for the
-    // gauge.
+    // gauge; 8 log records.
     assert_eq!(rows(old.path(), Table::Traces).len(), 5);
-    assert_eq!(compared, 5 + 3 * 3 + 2, "every table had its rows to compare");
+    assert_eq!(rows(old.path(), Table::Logs).len(), 8);
+    assert_eq!(compared, 5 + 3 * 3 + 2 + 8, "every table had its rows to compare");
 
-    // And the OTLP read-back of the traces is byte for byte the same (compared encoded: a NaN
-    // attribute is not equal to itself).
+    // And the OTLP read-back of the traces and logs is byte for byte the same (compared encoded:
+    // a NaN attribute is not equal to itself).
     let traces = |dir: &Path| prost::Message::encode_to_vec(&StoreReader::new(dir).read_traces().unwrap());
     assert_eq!(traces(old.path()), traces(new.path()));
+    let logs = |dir: &Path| prost::Message::encode_to_vec(&StoreReader::new(dir).read_logs().unwrap());
+    assert_eq!(logs(old.path()), logs(new.path()));
+    // The records emitted inside the span carry its IDs.
+    let in_span = StoreReader::new(old.path()).read_logs().unwrap().resource_logs[0]
+        .scope_logs
+        .iter()
+        .flat_map(|sl| &sl.log_records)
+        .filter(|r| r.trace_id.len() == 16 && r.span_id.len() == 8)
+        .count();
+    assert_eq!(in_span, 3);
 }

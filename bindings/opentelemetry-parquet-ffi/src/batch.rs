@@ -17,7 +17,9 @@
 
 use opentelemetry_parquet::proto::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_parquet::proto::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_parquet::proto::common::v1::{any_value, AnyValue, ArrayValue, InstrumentationScope, KeyValue};
+use opentelemetry_parquet::proto::common::v1::{
+    any_value, AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList,
+};
 use opentelemetry_parquet::proto::metrics::v1 as m;
 use opentelemetry_parquet::proto::resource::v1::Resource;
 use opentelemetry_parquet::proto::trace::v1::{span, status, ResourceSpans, ScopeSpans, Span, Status};
@@ -28,10 +30,10 @@ use crate::pickle::{Id, Items, Pickle, Value};
 /// every batch.
 pub(crate) const BATCH_FORMAT_VERSION: u32 = 1;
 
-type Result<T> = std::result::Result<T, String>;
+pub(crate) type Result<T> = std::result::Result<T, String>;
 
 /// Prefixes an error with where it happened.
-fn at(place: &'static str) -> impl Fn(String) -> String {
+pub(crate) fn at(place: &'static str) -> impl Fn(String) -> String {
     move |e| format!("{place}: {e}")
 }
 
@@ -62,17 +64,17 @@ enum Number {
 }
 
 /// Reads typed values out of a parsed batch.
-struct Walk<'p, 'a> {
+pub(crate) struct Walk<'p, 'a> {
     p: &'p Pickle<'a>,
 }
 
 impl<'p, 'a> Walk<'p, 'a> {
-    fn invalid(&self, id: Id, expected: &str) -> String {
+    pub(crate) fn invalid(&self, id: Id, expected: &str) -> String {
         format!("invalid type: {}, expected {expected}", describe(self.p.get(id)))
     }
 
     /// The `N` elements of a tuple (or list) of exactly `N`.
-    fn fields<const N: usize>(&self, id: Id, what: &str) -> Result<[Id; N]> {
+    pub(crate) fn fields<const N: usize>(&self, id: Id, what: &str) -> Result<[Id; N]> {
         let items = self.p.seq(id).ok_or_else(|| self.invalid(id, what))?;
         if items.len() != N {
             return Err(format!("invalid length {}, expected {what}", items.len()));
@@ -85,7 +87,7 @@ impl<'p, 'a> Walk<'p, 'a> {
     }
 
     /// A list (or tuple).
-    fn seq(&self, id: Id, what: &str) -> Result<Items<'p>> {
+    pub(crate) fn seq(&self, id: Id, what: &str) -> Result<Items<'p>> {
         self.p.seq(id).ok_or_else(|| self.invalid(id, &format!("a sequence of {what}")))
     }
 
@@ -96,14 +98,14 @@ impl<'p, 'a> Walk<'p, 'a> {
         }
     }
 
-    fn str(&self, id: Id) -> Result<&'a str> {
+    pub(crate) fn str(&self, id: Id) -> Result<&'a str> {
         match self.p.get(id) {
             Value::Str(s) => Ok(s),
             _ => Err(self.invalid(id, "a string")),
         }
     }
 
-    fn opt_str(&self, id: Id) -> Result<Option<&'a str>> {
+    pub(crate) fn opt_str(&self, id: Id) -> Result<Option<&'a str>> {
         match self.p.get(id) {
             Value::None => Ok(None),
             _ => self.str(id).map(Some),
@@ -126,15 +128,15 @@ impl<'p, 'a> Walk<'p, 'a> {
         out.ok_or_else(|| format!("invalid value: {}, expected {name}", describe(self.p.get(id))))
     }
 
-    fn u64(&self, id: Id) -> Result<u64> {
+    pub(crate) fn u64(&self, id: Id) -> Result<u64> {
         self.int(id, "u64")
     }
 
-    fn u32(&self, id: Id) -> Result<u32> {
+    pub(crate) fn u32(&self, id: Id) -> Result<u32> {
         self.int(id, "u32")
     }
 
-    fn i32(&self, id: Id) -> Result<i32> {
+    pub(crate) fn i32(&self, id: Id) -> Result<i32> {
         self.int(id, "i32")
     }
 
@@ -172,7 +174,7 @@ impl<'p, 'a> Walk<'p, 'a> {
         }
     }
 
-    fn opt_id<const N: usize>(&self, id: Id) -> Result<Option<Vec<u8>>> {
+    pub(crate) fn opt_id<const N: usize>(&self, id: Id) -> Result<Option<Vec<u8>>> {
         match self.p.get(id) {
             Value::None => Ok(None),
             _ => self.id::<N>(id).map(Some),
@@ -180,23 +182,33 @@ impl<'p, 'a> Walk<'p, 'a> {
     }
 
     /// An attribute dict (or None), in its order.
-    fn attrs(&self, id: Id) -> Result<Vec<KeyValue>> {
-        let mut items = match self.p.get(id) {
-            Value::None => return Ok(Vec::new()),
-            _ => self.p.dict(id).ok_or_else(|| self.invalid(id, "an attribute dict (str keys)"))?,
-        };
+    pub(crate) fn attrs(&self, id: Id) -> Result<Vec<KeyValue>> {
+        match self.p.get(id) {
+            Value::None => Ok(Vec::new()),
+            _ => {
+                let items = self.p.dict(id).ok_or_else(|| self.invalid(id, "an attribute dict (str keys)"))?;
+                self.key_values(items, "attribute")
+            }
+        }
+    }
+
+    /// The entries of a dict in its order: str keys, each value read by [`value`](Self::value);
+    /// `entry` names an entry in an error (`attribute "k": ...`).
+    fn key_values(&self, mut items: Items<'_>, entry: &str) -> Result<Vec<KeyValue>> {
         let mut out = Vec::with_capacity(items.len() / 2);
         while let (Some(key), Some(value)) = (items.next(), items.next()) {
             let key = self.str(key)?;
-            let value = self.value(value).map_err(|e| format!("attribute {key:?}: {e}"))?;
+            let value = self.value(value).map_err(|e| format!("{entry} {key:?}: {e}"))?;
             out.push(KeyValue { key: key.to_owned(), value: Some(value), ..Default::default() });
         }
         Ok(out)
     }
 
-    /// An attribute value: str, bool, int, float, bytes, None or a list of them. The nesting of
-    /// lists is bounded by the pickle reader ([`crate::pickle::MAX_PICKLE_DEPTH`]).
-    fn value(&self, id: Id) -> Result<AnyValue> {
+    /// An attribute value (or a log body): str, bool, int, float, bytes, None, a list of values,
+    /// or a dict of values with str keys (OTLP's key-value list, in the dict's order; what SDK
+    /// 1.39+ attributes and log bodies hold). The nesting is bounded by the pickle reader
+    /// ([`crate::pickle::MAX_PICKLE_DEPTH`]), then exactly by the core.
+    pub(crate) fn value(&self, id: Id) -> Result<AnyValue> {
         use any_value::Value as V;
         let value = match self.p.get(id) {
             Value::Str(s) => Some(V::StringValue(s.to_owned())),
@@ -217,10 +229,19 @@ impl<'p, 'a> Walk<'p, 'a> {
                 return Err(format!("invalid value: {} (an attribute int is signed 64-bit)", describe(self.p.get(id))))
             }
             Value::Dict(_) => {
-                return Err(self.invalid(id, "an attribute value (str, bool, int, float, bytes or a list of them)"))
+                let items = self.p.dict(id).ok_or_else(|| self.invalid(id, "a dict"))?;
+                Some(V::KvlistValue(KeyValueList { values: self.key_values(items, "key")? }))
             }
         };
         Ok(AnyValue { value })
+    }
+
+    /// A value, or None for None (a log record's absent body).
+    pub(crate) fn opt_value(&self, id: Id) -> Result<Option<AnyValue>> {
+        match self.p.get(id) {
+            Value::None => Ok(None),
+            _ => self.value(id).map(Some),
+        }
     }
 
     /// The resource groups of a batch: `(version, [resource_group, ...])`.
@@ -269,9 +290,9 @@ impl<'p, 'a> Walk<'p, 'a> {
         Ok((Some(resource), schema_url, self.seq(scopes, "scope groups")?))
     }
 
-    /// `(name, version, schema_url, attributes, [item, ...])`.
-    fn scope_group(&self, id: Id) -> Result<(Option<InstrumentationScope>, String, Items<'p>)> {
-        let [name, version, schema_url, attrs, items] =
+    /// `(name, version, schema_url, attributes, [item, ...])`; `items` names what the items are.
+    fn scope_group(&self, id: Id, items: &str) -> Result<(Option<InstrumentationScope>, String, Items<'p>)> {
+        let [name, version, schema_url, attrs, items_id] =
             self.fields(id, "a scope group (a tuple of 5 elements, BATCH_FORMAT.md)")?;
         let scope = InstrumentationScope {
             name: self.str(name).map_err(at("scope name"))?.to_owned(),
@@ -280,7 +301,40 @@ impl<'p, 'a> Walk<'p, 'a> {
             dropped_attributes_count: 0,
         };
         let schema_url = self.opt_str(schema_url).map_err(at("scope schema_url"))?.unwrap_or_default().to_owned();
-        Ok((Some(scope), schema_url, self.seq(items, "spans or metrics")?))
+        Ok((Some(scope), schema_url, self.seq(items_id, items)?))
+    }
+
+    /// The resource groups of a batch whose items are `item`s (`"span"`, ...): each item read by
+    /// `read`, the items of a scope group made one `S` by `scope`, the scopes of a resource group
+    /// one `R` by `resource`. An error names the resource group, scope group and item it is in.
+    pub(crate) fn groups<I, S, R>(
+        &self,
+        item: &str,
+        read: impl Fn(&Self, Id) -> Result<I>,
+        scope: impl Fn(Option<InstrumentationScope>, String, Vec<I>) -> S,
+        resource: impl Fn(Option<Resource>, String, Vec<S>) -> R,
+    ) -> Result<Vec<R>> {
+        let plural = format!("{item}s");
+        let groups = self.batch()?;
+        let mut out = Vec::with_capacity(groups.len());
+        for (g, group) in groups.enumerate() {
+            let (res, res_schema_url, scopes) =
+                self.resource_group(group).map_err(|e| format!("resource group {g}: {e}"))?;
+            let mut scoped = Vec::with_capacity(scopes.len());
+            for (s, group) in scopes.enumerate() {
+                let in_scope = |e: String| format!("resource group {g}, scope group {s}: {e}");
+                let (scope_info, scope_schema_url, items) = self.scope_group(group, &plural).map_err(in_scope)?;
+                let mut read_items = Vec::with_capacity(items.len());
+                for (i, id) in items.enumerate() {
+                    read_items.push(
+                        read(self, id).map_err(|e| format!("resource group {g}, scope group {s}, {item} {i}: {e}"))?,
+                    );
+                }
+                scoped.push(scope(scope_info, scope_schema_url, read_items));
+            }
+            out.push(resource(res, res_schema_url, scoped));
+        }
+        Ok(out)
     }
 }
 
@@ -289,7 +343,7 @@ fn flags(trace_flags: u32, is_remote: bool) -> u32 {
 }
 
 /// Parses and walks a batch; the error is text naming the format.
-fn decode<T>(what: &str, bytes: &[u8], walk: impl FnOnce(&Walk<'_, '_>) -> Result<T>) -> Result<T> {
+pub(crate) fn decode<T>(what: &str, bytes: &[u8], walk: impl FnOnce(&Walk<'_, '_>) -> Result<T>) -> Result<T> {
     let malformed = |e: String| {
         format!("malformed {what} batch (expected the opentelemetry-parquet batch format, BATCH_FORMAT.md): {e}")
     };
@@ -300,24 +354,12 @@ fn decode<T>(what: &str, bytes: &[u8], walk: impl FnOnce(&Walk<'_, '_>) -> Resul
 /// Decodes a span batch into the OTLP request it stands for.
 pub(crate) fn traces(bytes: &[u8]) -> Result<ExportTraceServiceRequest> {
     decode("span", bytes, |w| {
-        let groups = w.batch()?;
-        let mut resource_spans = Vec::with_capacity(groups.len());
-        for (g, group) in groups.enumerate() {
-            let in_group = |e: String| format!("resource group {g}: {e}");
-            let (resource, schema_url, scopes) = w.resource_group(group).map_err(in_group)?;
-            let mut scope_spans = Vec::with_capacity(scopes.len());
-            for (s, scope) in scopes.enumerate() {
-                let in_scope = |e: String| format!("resource group {g}, scope group {s}: {e}");
-                let (scope, schema_url, items) = w.scope_group(scope).map_err(in_scope)?;
-                let mut spans = Vec::with_capacity(items.len());
-                for (i, item) in items.enumerate() {
-                    spans
-                        .push(w.span(item).map_err(|e| format!("resource group {g}, scope group {s}, span {i}: {e}"))?);
-                }
-                scope_spans.push(ScopeSpans { scope, schema_url, spans });
-            }
-            resource_spans.push(ResourceSpans { resource, schema_url, scope_spans });
-        }
+        let resource_spans = w.groups(
+            "span",
+            Walk::span,
+            |scope, schema_url, spans| ScopeSpans { scope, schema_url, spans },
+            |resource, schema_url, scope_spans| ResourceSpans { resource, schema_url, scope_spans },
+        )?;
         Ok(ExportTraceServiceRequest { resource_spans })
     })
 }
@@ -410,23 +452,12 @@ impl Walk<'_, '_> {
 /// Decodes a metrics batch into the OTLP request it stands for.
 pub(crate) fn metrics(bytes: &[u8]) -> Result<ExportMetricsServiceRequest> {
     decode("metrics", bytes, |w| {
-        let groups = w.batch()?;
-        let mut resource_metrics = Vec::with_capacity(groups.len());
-        for (g, group) in groups.enumerate() {
-            let in_group = |e: String| format!("resource group {g}: {e}");
-            let (resource, schema_url, scopes) = w.resource_group(group).map_err(in_group)?;
-            let mut scope_metrics = Vec::with_capacity(scopes.len());
-            for (s, scope) in scopes.enumerate() {
-                let in_scope = |e: String| format!("resource group {g}, scope group {s}: {e}");
-                let (scope, schema_url, items) = w.scope_group(scope).map_err(in_scope)?;
-                let mut metrics = Vec::with_capacity(items.len());
-                for item in items {
-                    metrics.push(w.metric(item).map_err(in_scope)?);
-                }
-                scope_metrics.push(m::ScopeMetrics { scope, schema_url, metrics });
-            }
-            resource_metrics.push(m::ResourceMetrics { resource, schema_url, scope_metrics });
-        }
+        let resource_metrics = w.groups(
+            "metric",
+            Walk::metric,
+            |scope, schema_url, metrics| m::ScopeMetrics { scope, schema_url, metrics },
+            |resource, schema_url, scope_metrics| m::ResourceMetrics { resource, schema_url, scope_metrics },
+        )?;
         Ok(ExportMetricsServiceRequest { resource_metrics })
     })
 }
@@ -770,6 +801,23 @@ mod tests {
     }
 
     #[test]
+    fn a_dict_attribute_value_is_a_key_value_list_in_its_order() {
+        let mut with_map = span(P::Bytes(vec![1; 16]));
+        if let P::Tuple(fields) = &mut with_map {
+            fields[10] =
+                dict(vec![("m", dict(vec![("z", P::Int(1)), ("a", P::List(vec![dict(vec![])])), ("n", P::None)]))]);
+        }
+        let request = traces(&dumps(&batch(vec![with_map]))).expect("SDK 1.39+ attributes may hold dicts");
+        use any_value::Value as V;
+        let value = request.resource_spans[0].scope_spans[0].spans[0].attributes[0].value.clone().unwrap().value;
+        let Some(V::KvlistValue(list)) = value else { panic!("{value:?}") };
+        let entries: Vec<_> = list.values.iter().map(|kv| (kv.key.as_str(), kv.value.clone().unwrap().value)).collect();
+        let empty = Some(V::KvlistValue(KeyValueList { values: vec![] }));
+        let array = Some(V::ArrayValue(ArrayValue { values: vec![AnyValue { value: empty }] }));
+        assert_eq!(entries, [("z", Some(V::IntValue(1))), ("a", array), ("n", None)]);
+    }
+
+    #[test]
     fn a_wrong_type_is_a_decode_error_naming_it() {
         let err = traces(&dumps(&batch(vec![span(s("not bytes"))]))).unwrap_err();
         assert!(err.contains("malformed span batch"), "{err}");
@@ -812,9 +860,10 @@ mod tests {
             (10, P::Dict(vec![(P::Int(1), s("v"))]), "attributes: invalid type: integer `1`, expected a string"),
             (
                 10,
-                dict(vec![("k", dict(vec![]))]),
-                r#"attributes: attribute "k": invalid type: map, expected an attribute value"#,
+                dict(vec![("k", P::Dict(vec![(P::Bytes(vec![]), s("v"))]))]),
+                r#"attributes: attribute "k": invalid type: byte array, expected a string"#,
             ),
+            (10, dict(vec![("k", dict(vec![("x", P::Int(1 << 64))]))]), r#"attribute "k": key "x": invalid value"#),
             (10, dict(vec![("k", P::Int(1 << 64))]), "integer too large"),
             (10, dict(vec![("k", P::Int(1 << 63))]), "an attribute int is signed 64-bit"),
             (11, P::None, "dropped_attributes: invalid type: None, expected u32"),

@@ -3,6 +3,7 @@
 //! by maturin. The core crate knows nothing of this crate.
 
 mod batch;
+mod logs;
 mod pickle;
 
 use std::time::Duration;
@@ -242,6 +243,12 @@ impl OtlpLibrary {
         Ok(self.inner.export_otlp_metrics(&request)? as u64)
     }
 
+    /// Stores a log batch read in place.
+    pub fn export_logs(&self, batch: &[u8]) -> Result<u64, OtlpError> {
+        let request = logs::logs(batch).map_err(OtlpError::Decode)?;
+        Ok(self.inner.export_otlp_logs_owned(request)? as u64)
+    }
+
     /// Stores a span batch read in place.
     pub fn export_traces(&self, batch: &[u8]) -> Result<u64, OtlpError> {
         self.traces(batch)
@@ -265,6 +272,11 @@ impl OtlpLibrary {
     /// Stores a protobuf-encoded OTLP metrics request.
     pub fn export_otlp_metrics(&self, request: &[u8]) -> Result<u64, OtlpError> {
         Ok(self.inner.export_otlp_metrics_bytes(request)? as u64)
+    }
+
+    /// Stores a protobuf-encoded OTLP logs request.
+    pub fn export_otlp_logs(&self, request: &[u8]) -> Result<u64, OtlpError> {
+        Ok(self.inner.export_otlp_logs_bytes(request)? as u64)
     }
 
     /// Flushes.

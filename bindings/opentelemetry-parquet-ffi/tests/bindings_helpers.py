@@ -22,8 +22,8 @@ from opentelemetry_parquet import OtlpLibrary, ParquetConfig
 # 2023-11-14T22:13:20Z, in nanoseconds.
 T0 = 1_700_000_000_000_000_000
 
-TABLES = ("traces", "metrics_gauge", "metrics_sum", "metrics_histogram", "metrics_exponential_histogram")
-METRIC_TABLES = TABLES[1:]
+METRIC_TABLES = ("metrics_gauge", "metrics_sum", "metrics_histogram", "metrics_exponential_histogram")
+TABLES = ("traces", "logs", *METRIC_TABLES)
 
 Attrs = dict[str, Any] | None
 
@@ -143,8 +143,40 @@ def resource_group(
 
 
 def batch(items: Sequence[Any], **scope: Any) -> list[tuple[Any, ...]]:
-    """One resource with one scope holding ``items`` (spans or metrics)."""
+    """One resource with one scope holding ``items`` (spans, log records or metrics)."""
     return [resource_group([scope_group(items, **scope)])]
+
+
+# --- log records -------------------------------------------------------------------------------
+
+
+def log_record(
+    *,
+    time: int = T0,
+    observed: int = T0 + 5,
+    trace_id: bytes | None = None,
+    span_id: bytes | None = None,
+    flags: int = 0,
+    severity_text: str | None = "INFO",
+    severity_number: int = 9,
+    body: Any = "message",
+    attributes: Attrs = None,
+    dropped_attributes: int = 0,
+    event_name: str | None = None,
+) -> tuple[Any, ...]:
+    return (
+        time,
+        observed,
+        trace_id,
+        span_id,
+        flags,
+        severity_text,
+        severity_number,
+        body,
+        attributes,
+        dropped_attributes,
+        event_name,
+    )
 
 
 # --- metrics -----------------------------------------------------------------------------------

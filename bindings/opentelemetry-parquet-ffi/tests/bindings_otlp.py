@@ -1,16 +1,18 @@
 """The OTLP protobuf request a pickle batch stands for, built with ``opentelemetry.proto`` from the
-layout documented in src/batch.rs (sorted resource attributes, flags with the has-is-remote bit,
-status message only for errors, ...). Storing the batch and storing this request must give the
-same rows."""
+layout documented in BATCH_FORMAT.md (sorted resource attributes, span flags with the
+has-is-remote bit, status message only for errors, a log body of None unset, ...). Storing the
+batch and storing this request must give the same rows."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, InstrumentationScope, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList
+from opentelemetry.proto.logs.v1 import logs_pb2 as lg
 from opentelemetry.proto.metrics.v1 import metrics_pb2 as m
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1 import trace_pb2 as t
@@ -33,6 +35,8 @@ def any_value(value: Any) -> AnyValue:
         return AnyValue(bytes_value=value)
     if isinstance(value, list | tuple):
         return AnyValue(array_value=ArrayValue(values=[any_value(v) for v in value]))
+    if isinstance(value, dict):
+        return AnyValue(kvlist_value=KeyValueList(values=key_values(value)))
     raise TypeError(f"not an attribute value: {value!r}")
 
 
@@ -261,6 +265,47 @@ def metrics_request(batch: list[tuple[Any, ...]]) -> bytes:
                         metrics=[_metric(x) for x in metrics],
                     )
                     for name, version, scope_schema_url, scope_attributes, metrics in scopes
+                ],
+            )
+            for attributes, schema_url, dropped, scopes in batch
+        ]
+    )
+    data: bytes = request.SerializeToString()
+    return data
+
+
+def _log_record(r: tuple[Any, ...]) -> lg.LogRecord:
+    time, observed, trace_id, span_id, log_flags, severity_text, severity_number, body, attributes, dropped, event = r
+    record = lg.LogRecord(
+        time_unix_nano=time,
+        observed_time_unix_nano=observed,
+        trace_id=trace_id or b"",
+        span_id=span_id or b"",
+        flags=log_flags,
+        severity_text=severity_text or "",
+        severity_number=severity_number,
+        attributes=key_values(attributes),
+        dropped_attributes_count=dropped,
+        event_name=event or "",
+    )
+    if body is not None:
+        record.body.CopyFrom(any_value(body))
+    return record
+
+
+def logs_request(batch: list[tuple[Any, ...]]) -> bytes:
+    request = ExportLogsServiceRequest(
+        resource_logs=[
+            lg.ResourceLogs(
+                resource=_resource(attributes, dropped),
+                schema_url=schema_url or "",
+                scope_logs=[
+                    lg.ScopeLogs(
+                        scope=_scope(name, version, scope_attributes),
+                        schema_url=scope_schema_url or "",
+                        log_records=[_log_record(r) for r in records],
+                    )
+                    for name, version, scope_schema_url, scope_attributes, records in scopes
                 ],
             )
             for attributes, schema_url, dropped, scopes in batch

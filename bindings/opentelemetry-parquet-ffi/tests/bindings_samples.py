@@ -1,5 +1,6 @@
 """The hand-built batches the round-trip tests store: every field and attribute type of the span
-layout, every metric kind with int and float values, unset optional fields and exemplars."""
+layout, every body type and field of the log record layout, every metric kind with int and float
+values, unset optional fields and exemplars."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from bindings_helpers import (
     exp_histogram_point,
     histogram_point,
     link,
+    log_record,
     metric,
     number_point,
     resource_group,
@@ -129,6 +131,70 @@ def span_batch() -> list[tuple[Any, ...]]:
             ],
             # Out of order on purpose: stored sorted by key.
             attributes={"service.version": "1.2.3", "service.name": "checkout", "host.cpus": 8, "deployment": "prod"},
+            schema_url="https://opentelemetry.io/schemas/1.24.0",
+            dropped_attributes=6,
+        )
+    ]
+
+
+# Every body type of the log record layout, with the rendering the ClickHouse exporter stores in
+# Body (the Collector's AsString: JSON with sorted keys for a map) and the BodyType entry.
+BODIES: list[tuple[Any, str, str]] = [
+    ("hello <b>", "hello <b>", "s"),
+    ("", "", "s"),
+    (-42, "-42", "i"),
+    (2**63 - 1, "9223372036854775807", "i"),
+    (1.5, "1.5", "d"),
+    (math.nan, "NaN", "d"),
+    (True, "true", "b"),
+    (b"\x00\xff", "AP8=", "y"),
+    ([1, "x", None], '[1,"x",null]', '{"arrayValue":{"values":[{"intValue":"1"},{"stringValue":"x"},{}]}}'),
+    ([], "[]", '{"arrayValue":{"values":[]}}'),
+    (
+        {"z": "v", "n": None, "a": [1.5]},
+        '{"a":[1.5],"n":null,"z":"v"}',
+        '{"kvlistValue":{"values":[{"key":"z","value":{"stringValue":"v"}},{"key":"n","value":{}},'
+        '{"key":"a","value":{"arrayValue":{"values":[{"doubleValue":1.5}]}}}]}}',
+    ),
+    ({}, "{}", '{"kvlistValue":{"values":[]}}'),
+    (None, "", "u"),
+]
+
+
+def log_batch() -> list[tuple[Any, ...]]:
+    """One record per body type (``body.<i>`` in its attributes), then a record inside a span with
+    every attribute type, an event name and dropped attributes, and one without its own time."""
+    records = [
+        log_record(time=T0 + i, body=body, attributes={"body.index": i}, severity_number=1 + i)
+        for i, (body, _, _) in enumerate(BODIES)
+    ]
+    in_span = log_record(
+        time=T0 + 100,
+        observed=T0 + 101,
+        trace_id=TRACE_ID,
+        span_id=SPAN_ID,
+        flags=1,
+        severity_text="WARN",
+        severity_number=13,
+        body="card declined",
+        attributes={**{key: value for key, value, _, _ in ATTRIBUTES}, "map": {"k": [1, {"x": True}]}},
+        dropped_attributes=2,
+        event_name="payment.failed",
+    )
+    untimed = log_record(time=0, observed=T0 + 200, severity_text=None, severity_number=0, body="no time")
+    return [
+        resource_group(
+            [
+                scope_group(
+                    [*records, in_span],
+                    name="checkout.logger",
+                    version="2.1.0",
+                    schema_url="https://opentelemetry.io/schemas/1.21.0",
+                    attributes={"scope.attr": "s"},
+                ),
+                scope_group([untimed], name="", version=None),
+            ],
+            attributes={"service.version": "1.2.3", "service.name": "checkout"},
             schema_url="https://opentelemetry.io/schemas/1.24.0",
             dropped_attributes=6,
         )

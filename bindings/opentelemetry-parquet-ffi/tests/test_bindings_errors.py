@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 from bindings_helpers import (
-    METRIC_TABLES,
     TABLES,
     batch,
     dumps,
     exemplar,
     link,
+    log_record,
     metric,
     number_point,
     open_library,
@@ -59,6 +59,7 @@ def test_every_error_is_an_otlp_error() -> None:
 def test_malformed_bytes_are_a_decode_error_naming_the_format(library: OtlpLibrary, data: bytes) -> None:
     exports: dict[str, Callable[[bytes], int]] = {
         "span": library.export_traces,
+        "log": library.export_logs,
         "metrics": library.export_metrics,
     }
     for what, export in exports.items():
@@ -95,9 +96,15 @@ WRONG_SHAPES: list[tuple[str, Callable[[], Any], str, str]] = [
         "span",
         "an ID of 8 bytes, got 0 bytes",
     ),
-    ("dict attribute value", lambda: batch([span(attributes={"k": {"x": 1}})]), "span", "expected an attribute value"),
+    (
+        "int key in a dict attribute value",
+        lambda: batch([span(attributes={"k": {1: "x"}})]),
+        "span",
+        'attribute "k": invalid type: integer `1`, expected a string',
+    ),
     ("int attribute key", lambda: batch([span(attributes={1: "v"})]), "span", "expected a string"),  # type: ignore[dict-item]
     ("int beyond 64 bits", lambda: batch([span(attributes={"k": 2**64})]), "span", "integer too large"),
+    ("log record tuple too short", lambda: batch([log_record()[:3]]), "log", "log record 0: invalid length 3"),
     (
         "unknown metric kind",
         lambda: batch([metric("m", "summary", [number_point(1)])]),
@@ -119,7 +126,7 @@ WRONG_SHAPES: list[tuple[str, Callable[[], Any], str, str]] = [
 def test_wrong_shape_is_a_decode_error_naming_the_problem(
     library: OtlpLibrary, store: Path, batch_of: Callable[[], Any], what: str, message: str
 ) -> None:
-    export = library.export_traces if what == "span" else library.export_metrics
+    export = {"span": library.export_traces, "log": library.export_logs, "metrics": library.export_metrics}[what]
     with pytest.raises(OtlpError.Decode) as caught:
         export(dumps(batch_of()))
     assert message in str(caught.value)
@@ -284,20 +291,29 @@ def test_nothing_is_stored_from_a_rejected_batch(library: OtlpLibrary, store: Pa
     ]
     with pytest.raises(OtlpError.Decode, match='metric "bad"'):
         library.export_metrics(dumps(metrics_then_garbage))
+    logs_then_garbage = [
+        resource_group([scope_group([log_record(), log_record()])]),
+        resource_group([scope_group([log_record(), log_record(body=2**64)])]),
+    ]
+    with pytest.raises(OtlpError.Decode, match="log record 1: body: invalid value"):
+        library.export_logs(dumps(logs_then_garbage))
     with pytest.raises(OtlpError.Decode, match='metric "bad"'):
         library.export_metrics_ref(dumps(metrics_then_garbage))
     with pytest.raises(OtlpError.Decode, match="ExportTraceServiceRequest"):
         library.export_otlp_traces(b"\xff\xff\xff")
     with pytest.raises(OtlpError.Decode, match="ExportMetricsServiceRequest"):
         library.export_otlp_metrics(b"\x0a\x05\x0a")
+    with pytest.raises(OtlpError.Decode, match="ExportLogsServiceRequest"):
+        library.export_otlp_logs(b"\x0a\x05\x0a")
     library.flush()
     assert _stored_rows(store) == dict.fromkeys(TABLES, 0)
 
     # The library is unharmed: the next good batch is stored, alone.
     assert library.export_traces(dumps(batch([good_span()]))) == 1
     assert library.export_metrics(dumps(batch([good_metric()]))) == 1
+    assert library.export_logs(dumps(batch([log_record()]))) == 1
     library.flush()
-    assert _stored_rows(store) == {"traces": 1, **dict.fromkeys(METRIC_TABLES, 0), "metrics_gauge": 1}
+    assert _stored_rows(store) == {**dict.fromkeys(TABLES, 0), "traces": 1, "logs": 1, "metrics_gauge": 1}
 
 
 def test_an_export_larger_than_the_buffer_is_refused_whole(store: Path) -> None:

@@ -2,7 +2,7 @@
 
 - the zero-copy ``export_metrics_ref`` and the copying ``export_metrics`` store identical rows
   (or reject the batch with the same error);
-- a span or metrics batch stores exactly the rows of the OTLP protobuf request it stands for.
+- a span, log or metrics batch stores exactly the rows of the OTLP protobuf request it stands for.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import tempfile
 from typing import Any
 
 from bindings_helpers import METRIC_TABLES, T0, dumps_unshared, open_library, rows
-from bindings_otlp import metrics_request, traces_request
+from bindings_otlp import logs_request, metrics_request, traces_request
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -119,6 +119,30 @@ SPAN = st.tuples(
 SPAN_SCOPE = st.tuples(TEXT, st.none() | TEXT, st.none() | TEXT, st.none() | ATTRS, st.lists(SPAN, max_size=3))
 SPAN_BATCH = st.lists(st.tuples(ATTRS, st.none() | TEXT, U32, st.lists(SPAN_SCOPE, max_size=2)), max_size=2)
 
+# Log records: bodies and attribute values of every type, dicts (key-value lists) nested in lists
+# and dicts included; severities across the whole i32 range; with and without IDs.
+ANY_VALUE = st.recursive(
+    st.none() | SCALAR,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=8,
+)
+LOG_ATTRS = st.dictionaries(st.text(min_size=1, max_size=6), ANY_VALUE, max_size=4)
+LOG_RECORD = st.tuples(
+    st.just(0) | TIME,
+    TIME,
+    st.none() | TRACE_ID,
+    st.none() | SPAN_ID,
+    U32,
+    st.none() | TEXT,
+    I32,
+    ANY_VALUE,
+    st.none() | LOG_ATTRS,
+    U32,
+    st.none() | TEXT,
+)
+LOG_SCOPE = st.tuples(TEXT, st.none() | TEXT, st.none() | TEXT, st.none() | ATTRS, st.lists(LOG_RECORD, max_size=3))
+LOG_BATCH = st.lists(st.tuples(ATTRS, st.none() | TEXT, U32, st.lists(LOG_SCOPE, max_size=2)), max_size=2)
+
 PROPERTY = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
@@ -182,4 +206,12 @@ def test_a_metrics_batch_stores_the_rows_of_its_otlp_request(batch: list[tuple[A
 def test_a_span_batch_stores_the_rows_of_its_otlp_request(batch: list[tuple[Any, ...]]) -> None:
     pickled = _store("export_traces", dumps_unshared(batch), ("traces",))
     assert pickled == _store("export_otlp_traces", traces_request(batch), ("traces",))
+    assert pickled[0] == sum(len(s[4]) for r in batch for s in r[3])
+
+
+@PROPERTY
+@given(LOG_BATCH)
+def test_a_log_batch_stores_the_rows_of_its_otlp_request(batch: list[tuple[Any, ...]]) -> None:
+    pickled = _store("export_logs", dumps_unshared(batch), ("logs",))
+    assert pickled == _store("export_otlp_logs", logs_request(batch), ("logs",))
     assert pickled[0] == sum(len(s[4]) for r in batch for s in r[3])

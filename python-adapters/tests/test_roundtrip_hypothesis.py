@@ -40,7 +40,7 @@ from opentelemetry.trace.status import Status, StatusCode
 from parquet_store import METRIC_TABLES, assert_span_row, has_table, hex_id, read_rows, read_table
 
 from opentelemetry.exporter.parquet import ParquetLibrary, ParquetSpanExporter
-from opentelemetry.exporter.parquet._encoding import encode_metrics
+from opentelemetry.exporter.parquet._metric_encoding import encode_metrics
 
 MAX_I64 = 2**63 - 1
 # OTLP times are u64, but the bindings' pickle decoding rejects ints above i64::MAX (a Decode error).

@@ -2,9 +2,11 @@
 values that do not fit are defined once, in the bindings' BATCH_FORMAT.md (read by their
 ``batch.rs``).
 
-Spans become plain tuples of builtins pickled in C: a few microseconds per span, where building
-OTLP protobuf messages in Python (``encode_spans``) costs tens. The Rust side validates the
-layout and stores exactly what the Rust exporters store for the same telemetry.
+Spans, log records (``_log_encoding``) and metrics (``_metric_encoding``) become plain tuples of
+builtins pickled in C: a few microseconds per span, where building OTLP protobuf messages in
+Python (``encode_spans``) costs tens. The Rust side validates the layout and stores exactly what
+the Rust exporters store for the same telemetry. This module holds what the three share (values,
+pickling, resource and scope groups) and the spans.
 
 The fast path reads the SDK's private fields (``span._attributes``, ...), checked against the
 supported ``opentelemetry-sdk`` versions; an SDK without one of them is encoded through its public
@@ -21,13 +23,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from opentelemetry.attributes import BoundedAttributes
-from opentelemetry.sdk.metrics.export import (
-    ExponentialHistogram,
-    Gauge,
-    Histogram,
-    MetricsData,
-    Sum,
-)
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.util import BoundedList
 
@@ -44,7 +39,7 @@ _logger = logging.getLogger(__name__)
 _warned_public = False
 
 
-def _attrs(attributes: Any) -> dict[str, Any] | None:
+def attrs(attributes: Any) -> dict[str, Any] | None:
     """The attribute dict without copying when it is the SDK's own ``BoundedAttributes`` (its
     private ``_dict``, else a copy)."""
     if type(attributes) is BoundedAttributes:
@@ -56,7 +51,7 @@ def _attrs(attributes: Any) -> dict[str, Any] | None:
     return dict(attributes)
 
 
-def _dropped(attributes: Any) -> int:
+def dropped(attributes: Any) -> int:
     return attributes.dropped if type(attributes) is BoundedAttributes else 0
 
 
@@ -67,21 +62,24 @@ def _items(container: Any) -> Iterable[Any]:
     return container or ()
 
 
-def _resource_attributes(resource: Any) -> Any:
+def resource_attributes(resource: Any) -> Any:
     """A resource's ``BoundedAttributes`` (private ``_attributes``), else its public ``attributes``."""
     attributes = getattr(resource, "_attributes", None)
     return resource.attributes if attributes is None else attributes
 
 
-def _resource_group(resource: Any, scopes: list[Any]) -> tuple[Any, ...]:
-    attributes = _resource_attributes(resource)
-    return (_attrs(attributes) or {}, resource.schema_url or None, _dropped(attributes), scopes)
+def resource_group(resource: Any, scopes: list[Any]) -> tuple[Any, ...]:
+    """A resource group of the batch; a missing resource (``None``) is an empty one."""
+    if resource is None:
+        return ({}, None, 0, scopes)
+    attributes = resource_attributes(resource)
+    return (attrs(attributes) or {}, resource.schema_url or None, dropped(attributes), scopes)
 
 
-def _scope_group(scope: Any, items: list[Any]) -> tuple[Any, ...]:
+def scope_group(scope: Any, items: list[Any]) -> tuple[Any, ...]:
     if scope is None:
         return ("", None, None, None, items)
-    return (scope.name, scope.version, scope.schema_url or None, _attrs(scope.attributes), items)
+    return (scope.name, scope.version, scope.schema_url or None, attrs(scope.attributes), items)
 
 
 def _text(value: str) -> str:
@@ -169,8 +167,8 @@ def _link(link: Any) -> tuple[Any, ...]:
         int(context.trace_flags),
         context.is_remote,
         _trace_state(context.trace_state),
-        _attrs(attributes),
-        _dropped(attributes),
+        attrs(attributes),
+        dropped(attributes),
     )
 
 
@@ -195,9 +193,9 @@ def _span(span: Any) -> tuple[Any, ...]:
         span._kind.value + 1,
         span._start_time,
         span._end_time,
-        _attrs(attributes),
-        _dropped(attributes),
-        [(e._name, e._timestamp, _attrs(e._attributes), _dropped(e._attributes)) for e in _items(events)]
+        attrs(attributes),
+        dropped(attributes),
+        [(e._name, e._timestamp, attrs(e._attributes), dropped(e._attributes)) for e in _items(events)]
         if events
         else None,
         events.dropped if type(events) is BoundedList else 0,
@@ -228,9 +226,9 @@ def _public_span(span: Any) -> tuple[Any, ...]:
         span.kind.value + 1,
         span.start_time,
         span.end_time,
-        _attrs(span.attributes),
+        attrs(span.attributes),
         span.dropped_attributes,
-        [(e.name, e.timestamp, _attrs(e.attributes), e.dropped_attributes) for e in events] if events else None,
+        [(e.name, e.timestamp, attrs(e.attributes), e.dropped_attributes) for e in events] if events else None,
         span.dropped_events,
         [_link(link) for link in links] if links else None,
         span.dropped_links,
@@ -247,32 +245,35 @@ def _public_place(span: Any) -> tuple[Any, Any]:
     return span.resource, span.instrumentation_scope
 
 
-def _span_batch(
-    spans: Sequence[ReadableSpan],
+def grouped_batch(
+    items: Iterable[Any],
     place: Callable[[Any], tuple[Any, Any]],
     encode: Callable[[Any], tuple[Any, ...]],
 ) -> tuple[int, list[Any]]:
-    """The batch: spans grouped by resource and scope (``place``), each encoded by ``encode``."""
+    """The batch of spans or log records: the items grouped by their resource and scope
+    (``place``, compared by identity, as the SDK shares them), each encoded by ``encode``."""
     groups: dict[int, tuple[Any, dict[int, tuple[Any, list[Any]]]]] = {}
     last_resource: Any = None
     last_scope: Any = None
     current: list[Any] = []
-    for span in spans:
-        resource, scope = place(span)
-        if resource is not last_resource or scope is not last_scope:
+    started = False
+    for item in items:
+        resource, scope = place(item)
+        if not started or resource is not last_resource or scope is not last_scope:
+            started = True
             group = groups.get(id(resource))
             if group is None:
                 group = groups[id(resource)] = (resource, {})
-            scope_group = group[1].get(id(scope))
-            if scope_group is None:
-                scope_group = group[1][id(scope)] = (scope, [])
-            current = scope_group[1]
+            scope_items = group[1].get(id(scope))
+            if scope_items is None:
+                scope_items = group[1][id(scope)] = (scope, [])
+            current = scope_items[1]
             last_resource, last_scope = resource, scope
-        current.append(encode(span))
+        current.append(encode(item))
     return (
         BATCH_FORMAT_VERSION,
         [
-            _resource_group(resource, [_scope_group(scope, items) for scope, items in scopes.values()])
+            resource_group(resource, [scope_group(scope, items) for scope, items in scopes.values()])
             for resource, scopes in groups.values()
         ],
     )
@@ -293,134 +294,8 @@ def encode_spans(spans: Sequence[ReadableSpan]) -> bytes:
     """Encodes SDK spans (grouped by resource and scope) as one batch: from the SDK's private
     fields, or from its public properties when one of those fields is missing."""
     try:
-        batch = _span_batch(spans, _private_place, _span)
+        batch = grouped_batch(spans, _private_place, _span)
     except AttributeError as missing:
         _warn_public(missing)
-        batch = _span_batch(spans, _public_place, _public_span)
+        batch = grouped_batch(spans, _public_place, _public_span)
     return dumps(batch)
-
-
-def _id(value: int | None, size: int) -> bytes | None:
-    return None if value is None else value.to_bytes(size, "big")
-
-
-def _exemplars(exemplars: Sequence[Any] | None) -> list[tuple[Any, ...]] | None:
-    if not exemplars:
-        return None
-    # The span's IDs only when it has both, as the SDK's OTLP encoder does (an exemplar without a
-    # span stores '' for both, BATCH_FORMAT.md).
-    return [
-        (
-            dict(e.filtered_attributes or {}),
-            e.time_unix_nano,
-            e.value,
-            *(
-                (_id(e.span_id, 8), _id(e.trace_id, 16))
-                if e.span_id is not None and e.trace_id is not None
-                else (None, None)
-            ),
-        )
-        for e in exemplars
-    ]
-
-
-def _buckets(buckets: Any) -> tuple[int, list[int]] | None:
-    return None if buckets is None else (buckets.offset, list(buckets.bucket_counts))
-
-
-def _metric(metric: Any) -> tuple[Any, ...]:
-    data = metric.data
-    points: list[tuple[Any, ...]]
-    if isinstance(data, (Gauge, Sum)):
-        points = [
-            (
-                dict(p.attributes or {}),
-                p.start_time_unix_nano or 0,
-                p.time_unix_nano,
-                p.value,
-                _exemplars(p.exemplars),
-                0,
-            )
-            for p in data.data_points
-        ]
-        if isinstance(data, Sum):
-            return (
-                metric.name,
-                metric.description or "",
-                metric.unit or "",
-                "sum",
-                data.aggregation_temporality.value,
-                data.is_monotonic,
-                points,
-            )
-        return (metric.name, metric.description or "", metric.unit or "", "gauge", 0, False, points)
-    if isinstance(data, Histogram):
-        points = [
-            (
-                dict(p.attributes or {}),
-                p.start_time_unix_nano,
-                p.time_unix_nano,
-                p.count,
-                float(p.sum),
-                list(p.bucket_counts),
-                [float(b) for b in p.explicit_bounds],
-                None if p.min is None else float(p.min),
-                None if p.max is None else float(p.max),
-                _exemplars(p.exemplars),
-                0,
-            )
-            for p in data.data_points
-        ]
-        kind = "histogram"
-    elif isinstance(data, ExponentialHistogram):
-        points = [
-            (
-                dict(p.attributes or {}),
-                p.start_time_unix_nano,
-                p.time_unix_nano,
-                p.count,
-                float(p.sum),
-                p.scale,
-                p.zero_count,
-                0.0,
-                _buckets(p.positive),
-                _buckets(p.negative),
-                None if p.min is None else float(p.min),
-                None if p.max is None else float(p.max),
-                _exemplars(p.exemplars),
-                p.flags,
-            )
-            for p in data.data_points
-        ]
-        kind = "exponential_histogram"
-    else:
-        raise TypeError(f"unsupported metric data {type(data).__name__} in metric {metric.name!r}")
-    return (
-        metric.name,
-        metric.description or "",
-        metric.unit or "",
-        kind,
-        data.aggregation_temporality.value,
-        False,
-        points,
-    )
-
-
-def encode_metrics(metrics_data: MetricsData) -> bytes:
-    """Encodes the SDK's ``MetricsData`` as one batch."""
-    batch = [
-        (
-            _attrs(_resource_attributes(rm.resource)) or {},
-            rm.schema_url or rm.resource.schema_url or None,
-            _dropped(_resource_attributes(rm.resource)),
-            [
-                (
-                    *_scope_group(sm.scope, [])[:4],
-                    [_metric(m) for m in sm.metrics],
-                )
-                for sm in rm.scope_metrics
-            ],
-        )
-        for rm in metrics_data.resource_metrics
-    ]
-    return dumps((BATCH_FORMAT_VERSION, batch))

@@ -24,9 +24,10 @@ from opentelemetry.sdk.metrics.view import Aggregation
 
 from opentelemetry_parquet import OtlpLibrary
 
-from ._encoding import encode_metrics, export_batch
+from ._encoding import export_batch
+from ._exporter import count, resolve_library
 from ._library import ParquetConfigError, ParquetLibrary, one_line
-from .trace_exporter import count, resolve_library
+from ._metric_encoding import encode_metrics
 
 _logger = logging.getLogger(__name__)
 

@@ -22,9 +22,11 @@ impl Args {
         run(cargo(["run", "--quiet", "-p", "opentelemetry-parquet", "--example", "demo"])
             .env("OTEL_PARQUET_OUTPUT_DIR", &dir))?;
         run(cargo(["run", "--quiet", "-p", "opentelemetry-parquet-cli", "--", "inspect"]).arg(&dir))?;
+        let d = dir.display();
         eprintln!(
-            "\nQuery it yourself, e.g. with DuckDB:\n  SELECT SpanName, count(*), avg(Duration) FROM read_parquet('{}/traces/**/*.parquet', hive_partitioning=true) GROUP BY 1;",
-            dir.display()
+            "\nQuery it yourself, e.g. with DuckDB:\n  SELECT SpanName, count(*), avg(Duration) FROM read_parquet('{d}/traces/**/*.parquet', hive_partitioning=true) GROUP BY 1;\n  \
+             -- the log lines of the failed requests:\n  SELECT s.SpanName, l.SeverityText, l.Body FROM read_parquet('{d}/traces/**/*.parquet') s \
+             JOIN read_parquet('{d}/logs/**/*.parquet') l USING (TraceId, SpanId) WHERE s.StatusCode = 'Error';"
         );
         Ok(())
     }

@@ -1,5 +1,7 @@
 //! A small instrumented "checkout service" that produces real telemetry through the
-//! OpenTelemetry SDK and stores it with `opentelemetry-parquet`.
+//! OpenTelemetry SDK and stores it with `opentelemetry-parquet`: spans, metrics, and `tracing`
+//! log events (through `opentelemetry-appender-tracing`) that carry the TraceId and SpanId of the
+//! request they were logged in.
 //!
 //! Run with `just demo` (or `cargo run --example demo`), then look at `./otel-data` (or
 //! `$OTEL_PARQUET_OUTPUT_DIR`) with `opentelemetry-parquet inspect`, DuckDB or Polars.
@@ -9,10 +11,13 @@ use std::time::Duration;
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt as _, Tracer as _, TracerProvider as _};
 use opentelemetry::{Context, KeyValue};
+use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
 use opentelemetry_parquet::{Config, OtlpLibrary};
+use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::{Aggregation, Instrument, PeriodicReader, SdkMeterProvider, Stream};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use opentelemetry_sdk::Resource;
+use tracing_subscriber::prelude::*;
 
 /// A tiny deterministic pseudo-random generator, so every run tells the same story.
 struct Lcg(u64);
@@ -37,6 +42,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_resource(resource.clone())
         .with_batch_exporter(library.span_exporter())
         .build();
+    // `tracing` events become log records; inside a request they carry its span's IDs.
+    let logger_provider = SdkLoggerProvider::builder()
+        .with_resource(resource.clone())
+        .with_batch_exporter(library.log_exporter())
+        .build();
+    tracing_subscriber::registry().with(OpenTelemetryTracingBridge::new(&logger_provider)).init();
     // Payment latency as an exponential histogram, through a view.
     let exponential = |i: &Instrument| {
         (i.name() == "payment.duration")
@@ -79,6 +90,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut rng = Lcg(42);
     let routes = ["/cart", "/checkout", "/orders/{id}"];
     let requests_total = 60;
+    tracing::info!(requests = requests_total, "checkout demo starting");
     for i in 0..requests_total {
         let route = routes[rng.next(routes.len() as u64) as usize];
         let status: i64 = if rng.next(10) == 0 { 500 } else { 200 };
@@ -92,6 +104,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         server.set_attribute(KeyValue::new("http.response.status_code", status));
         server.set_attribute(KeyValue::new("request.sequence", i as i64));
         let cx = Context::current_with_span(server);
+        // The request's span is the active one while it is handled: its log events carry its IDs.
+        let active = cx.clone().attach();
+        tracing::info!(http.route = route, request.sequence = i, "handling request");
         {
             let mut db =
                 tracer.span_builder("SELECT carts").with_kind(SpanKind::Client).start_with_context(&tracer, &cx);
@@ -105,7 +120,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             payment.record(ms, &[KeyValue::new("payment.provider", "acme")]);
             let mut pay =
                 tracer.span_builder("charge card").with_kind(SpanKind::Client).start_with_context(&tracer, &cx);
-            pay.add_event("card.authorized", vec![KeyValue::new("amount.cents", 1999 + rng.next(5000) as i64)]);
+            let cents = 1999 + rng.next(5000) as i64;
+            pay.add_event("card.authorized", vec![KeyValue::new("amount.cents", cents)]);
+            tracing::info!(amount.cents = cents, payment.provider = "acme", "card authorized");
             pay.end();
         }
         let span = cx.span();
@@ -118,6 +135,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 ],
             );
             span.set_status(Status::error("inventory service timed out"));
+            tracing::error!(error.type = "TimeoutError", http.route = route, "inventory service timed out");
         } else {
             span.set_status(Status::Ok);
         }
@@ -127,13 +145,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let started = std::time::SystemTime::now();
         std::thread::sleep(Duration::from_micros(200 + rng.next(2000)));
         duration.record(started.elapsed().map_or(0.0, |d| d.as_secs_f64()) + 0.004, &attrs);
+        drop(active);
         span.end();
         in_flight.add(-1, &attrs[..2]);
     }
 
     // Shutting the providers down exports what is left and flushes it to disk.
+    tracing::info!("checkout demo done");
     tracer_provider.shutdown()?;
     meter_provider.shutdown()?;
+    logger_provider.shutdown()?;
     library.shutdown()?;
     println!("checkout demo: handled {requests_total} requests; telemetry stored under {}", dir.display());
     Ok(())

@@ -82,11 +82,12 @@ fn rust() -> Result<()> {
     // Both: the two versions store identical rows.
     eprintln!("\ntest-all: SDK 0.31 and 0.32 together (tests/sdk_versions.rs)");
     run(&mut cargo(["test", "-p", "opentelemetry-parquet", "--features", "sdk-0-32", "--test", "sdk_versions"]))?;
-    // The README's integration examples, as a 0.31 and as a 0.32 program, each against a
+    // The README's integration examples (logs_tracing checks its own log row carries its span's
+    // IDs), as a 0.31 and as a 0.32 program, each against a
     // throwaway directory, then read back by the CLI.
     for (package, version) in [("opentelemetry-parquet", "0.31"), (SDK_0_32, "0.32")] {
         let dir = tempfile_dir(version)?;
-        for example in ["traces", "metrics"] {
+        for example in ["traces", "metrics", "logs_tracing"] {
             eprintln!("\ntest-all: the {example} example with SDK {version}");
             run(cargo(["run", "--quiet", "-p", package, "--example", example]).env("OTEL_PARQUET_OUTPUT_DIR", &dir))?;
         }

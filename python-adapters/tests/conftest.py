@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-# Plain asserts in the shared helper module explain their failures too.
-pytest.register_assert_rewrite("parquet_store")
+# Plain asserts in the shared helper modules explain their failures too.
+pytest.register_assert_rewrite("parquet_store", "log_records")
 
 
 @pytest.fixture(autouse=True)

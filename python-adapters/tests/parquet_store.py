@@ -350,7 +350,12 @@ def assert_span_row(row: Mapping[str, Any], span: Any, *, check_rendering: bool 
         assert_attrs(stored["Attributes"], stored["AttributesTypes"], _attributes_of(link.attributes))
         assert stored["DroppedAttributesCount"] == _dropped(link.attributes)
 
-    resource = span.resource
+    assert_resource_and_scope(row, span.resource, span.instrumentation_scope)
+
+
+def assert_resource_and_scope(row: Mapping[str, Any], resource: Any, scope: Any) -> None:
+    """The resource and scope columns of a stored row hold the SDK's ``resource`` (its attributes
+    sorted by key) and ``scope`` (``None``: the empty scope)."""
     resource_attributes = dict(resource.attributes)
     assert list(row["ResourceAttributes"]) == sorted(resource_attributes), "resource attributes are sorted by key"
     assert_attrs(
@@ -364,7 +369,6 @@ def assert_span_row(row: Mapping[str, Any], span: Any, *, check_rendering: bool 
     assert row["ResourceDroppedAttributesCount"] == _dropped(resource._attributes)
     assert row["ResourceEntityRefs"] == []
 
-    scope = span.instrumentation_scope
     assert row["ScopeName"] == (scope.name if scope else "")
     assert row["ScopeVersion"] == ((scope.version or "") if scope else "")
     assert row["ScopeSchemaUrl"] == ((scope.schema_url or "") if scope else "")

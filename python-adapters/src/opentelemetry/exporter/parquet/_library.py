@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry_parquet import OtlpError, OtlpLibrary, ParquetConfig
 
 if TYPE_CHECKING:
+    from .log_exporter import ParquetLogExporter
     from .metric_exporter import ParquetMetricExporter
     from .trace_exporter import ParquetSpanExporter
 
@@ -100,8 +101,8 @@ _inherited: list[OtlpLibrary] = []
 class ParquetLibrary:
     """The store exporters write into: buffers telemetry and writes Parquet files.
 
-    The Python face of the Rust ``OtlpLibrary``: ``span_exporter()`` and ``metric_exporter()``
-    return SDK-ready exporters sharing this library, as in Rust. Options are the fields of
+    The Python face of the Rust ``OtlpLibrary``: ``span_exporter()``, ``log_exporter()`` and
+    ``metric_exporter()`` return SDK-ready exporters sharing this library, as in Rust. Options are the fields of
     ``ParquetConfig`` (``output_dir="./otel-data"``, ``flush_interval_ms=...``); options left
     out take their ``OTEL_PARQUET_*`` environment variable, else the default.
 
@@ -150,6 +151,13 @@ class ParquetLibrary:
 
         return ParquetSpanExporter(library=self)
 
+    def log_exporter(self) -> ParquetLogExporter:
+        """An SDK log exporter (``LogRecordExporter``, ``LogExporter`` before SDK 1.39) writing
+        into this library."""
+        from .log_exporter import ParquetLogExporter
+
+        return ParquetLogExporter(library=self)
+
     def metric_exporter(self, temporality: str | None = None) -> ParquetMetricExporter:
         """An SDK ``MetricExporter`` writing into this library, with the library's temporality
         unless ``temporality`` (``"cumulative"``, ``"delta"`` or ``"lowmemory"``) says otherwise."""
@@ -185,8 +193,8 @@ def created() -> bool:
 
 
 def shared_library(**options: Any) -> ParquetLibrary:
-    """The process-wide library for these options, created on first use (so a span exporter and a
-    metric exporter configured alike share one library and one writer)."""
+    """The process-wide library for these options, created on first use (so span, log and metric
+    exporters configured alike share one library and one writer)."""
     unknown = set(options) - set(CONFIG_OPTIONS)
     key = tuple(sorted((options if unknown else check_options(options)).items()))
     with _lock:

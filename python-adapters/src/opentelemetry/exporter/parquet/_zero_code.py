@@ -1,9 +1,10 @@
 """Makes a zero-code setup that cannot store anything visible.
 
 ``opentelemetry-instrument`` only instruments libraries; what builds the SDK and loads the exporter
-named by ``OTEL_TRACES_EXPORTER=parquet`` is a configurator, which ``opentelemetry-distro``
-provides (``pip install 'opentelemetry-exporter-parquet[instrument]'``). Without one, nothing is
-ever stored, and nothing said so. This hook runs after the configurators and instrumentors
+named by ``OTEL_TRACES_EXPORTER=parquet`` (``OTEL_METRICS_EXPORTER``, ``OTEL_LOGS_EXPORTER``) is a
+configurator, which ``opentelemetry-distro`` provides
+(``pip install 'opentelemetry-exporter-parquet[instrument]'``). Without one, nothing is ever
+stored, and nothing said so. This hook runs after the configurators and instrumentors
 (``opentelemetry_post_instrument`` entry point) and logs one warning when ``parquet`` was asked
 for but no exporter of ours was created.
 """
@@ -17,7 +18,7 @@ from . import _library
 
 _logger = logging.getLogger(__name__)
 
-SIGNALS = ("OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER")
+SIGNALS = ("OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER", "OTEL_LOGS_EXPORTER")
 
 
 def _asks_for_parquet(variable: str) -> bool:

@@ -11,7 +11,11 @@ from typing import Any
 import opentelemetry.sdk._logs as sdk_logs
 from opentelemetry import trace
 from opentelemetry._logs import LogRecord as ApiLogRecord
+from opentelemetry._logs import SeverityNumber
 from opentelemetry.context import Context
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.trace import INVALID_SPAN_CONTEXT, NonRecordingSpan, SpanContext
 from parquet_store import _typed, assert_attrs, assert_resource_and_scope, decode_value, hex_id, split_types
 
@@ -20,7 +24,16 @@ try:  # opentelemetry-sdk 1.39+
 except ImportError:  # before 1.39
     from opentelemetry.sdk._logs.export import InMemoryLogExporter
 
-__all__ = ["EVENT_NAMES", "READABLE", "InMemoryLogExporter", "assert_log_row", "emit", "record_of", "resource_of"]
+__all__ = [
+    "EVENT_NAMES",
+    "READABLE",
+    "InMemoryLogExporter",
+    "assert_log_row",
+    "emit",
+    "make_logs",
+    "record_of",
+    "resource_of",
+]
 
 # 1.39+: exporters get ReadableLogRecord (the API's record, the resource beside it); before, LogData.
 READABLE = hasattr(sdk_logs, "ReadableLogRecord")
@@ -64,6 +77,18 @@ def emit(
             **fields,
         )
     )
+
+
+def make_logs(*bodies: Any, attributes: dict[str, Any] | None = None) -> list[Any]:
+    """Records as the SDK hands them to an exporter, one per body."""
+    memory = InMemoryLogExporter()
+    provider = LoggerProvider(resource=Resource.create({"service.name": "failures"}), shutdown_on_exit=False)
+    provider.add_log_record_processor(SimpleLogRecordProcessor(memory))
+    logger = provider.get_logger("failures")
+    for n, body in enumerate(bodies or ("message",)):
+        emit(logger, observed_timestamp=n + 1, severity_number=SeverityNumber.INFO, body=body, attributes=attributes)
+    provider.shutdown()
+    return list(memory.get_finished_logs())
 
 
 def record_of(item: Any) -> Any:

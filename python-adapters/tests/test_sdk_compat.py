@@ -1,12 +1,16 @@
-"""What the exporters take from the SDK: the temporality a library is configured with, and the
-public-property fallback used when an SDK lacks one of the private fields the fast path reads."""
+"""What the exporters take from the SDK: the temporality a library is configured with, the
+public-property fallback used when an SDK lacks one of the private fields the fast path reads,
+the log exporter interface and record layout of each side of the SDK's 1.39 rename, and the
+attribute values newer SDKs accept."""
 
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
 import pytest
+from log_records import READABLE, make_logs, record_of, resource_of
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import AggregationTemporality, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
@@ -16,7 +20,14 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 from parquet_store import read_rows
 
-from opentelemetry.exporter.parquet import ParquetLibrary, ParquetMetricExporter, ParquetSpanExporter, _encoding
+from opentelemetry.exporter.parquet import (
+    ParquetLibrary,
+    ParquetLogExporter,
+    ParquetMetricExporter,
+    ParquetSpanExporter,
+    _encoding,
+    _log_encoding,
+)
 
 DELTA = AggregationTemporality.DELTA.value
 CUMULATIVE = AggregationTemporality.CUMULATIVE.value
@@ -103,3 +114,96 @@ def test_spans_without_private_fields_are_encoded_through_public_properties(
     assert [r["SpanName"] for r in stores["public"]] == ["inner", "outer"]
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "public properties" in warnings[0], warnings
+
+
+# ---------------------------------------------------------------------------------------------
+# Logs: both sides of the SDK's 1.39 rename
+
+
+def test_the_log_exporter_is_the_installed_sdks_log_exporter(store: str) -> None:
+    """``LogRecordExporter`` from 1.39 (``LogExporter`` is a deprecated alias there), ``LogExporter``
+    before: what ``BatchLogRecordProcessor`` and the zero-code configurator of each SDK take.
+    Creating and using the exporter raises no deprecation warning."""
+    import opentelemetry.sdk._logs.export as export
+
+    expected = getattr(export, "LogRecordExporter", None) or export.LogExporter
+    batch = make_logs("one")  # the SDK's own record types warn in 1.38
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        exporter = ParquetLogExporter(output_dir=store)
+        result = exporter.export(batch)
+        exporter.shutdown()
+    assert isinstance(exporter, expected)
+    assert result.name == "SUCCESS"
+    assert type(result) is (getattr(export, "LogRecordExportResult", None) or export.LogExportResult)
+
+
+class PublicRecord:
+    """A log record exposing only its public names, less ``resource``, plus what is given."""
+
+    def __init__(self, record: Any, **extra: Any) -> None:
+        self._wrapped = record
+        self._extra = extra
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._extra:
+            return self._extra[name]
+        if name.startswith("_") or name == "resource":
+            raise AttributeError(name)
+        return getattr(self._wrapped, name)
+
+
+class OtherLayout:
+    """A log item of the other side of the 1.39 rename, exposing only public names: a
+    ``LogData``-like object (the resource on the record) on SDKs with ``ReadableLogRecord``, a
+    ``ReadableLogRecord``-like one (the resource beside the record) before."""
+
+    def __init__(self, item: Any) -> None:
+        record = record_of(item)
+        self.instrumentation_scope = item.instrumentation_scope
+        if READABLE:
+            dropped = item.dropped_attributes
+            self.log_record = PublicRecord(record, resource=resource_of(item), dropped_attributes=dropped)
+        else:
+            self.log_record = PublicRecord(record)
+            self.resource = resource_of(item)
+            self.dropped_attributes = record.dropped_attributes
+
+
+def test_log_records_of_the_other_layout_are_encoded_through_public_properties(
+    tmp_path: Any, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    items = make_logs("first", {"k": [1, 2]}, None, attributes={"a": 1, "b": "x"})
+    monkeypatch.setattr(_log_encoding, "_warned_public", False)
+    stores = {}
+    for name, batch in (("fast", items), ("public", [OtherLayout(i) for i in items])):
+        store = str(tmp_path / name)
+        exporter = ParquetLogExporter(output_dir=store)
+        assert exporter.export(batch).name == "SUCCESS"
+        assert exporter.force_flush()
+        stores[name] = sorted(read_rows(store, "logs"), key=lambda r: r["ObservedTimestamp"])
+    assert stores["public"] == stores["fast"]
+    assert [r["Body"] for r in stores["public"]] == ["first", '{"k":[1,2]}', ""]
+    warnings_logged = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings_logged) == 1 and "public properties" in warnings_logged[0], warnings_logged
+
+
+def test_a_dict_attribute_value_the_sdk_keeps_is_stored_as_a_map(store: str) -> None:
+    """SDKs that accept any value for span attributes (1.4x) keep a dict: it is stored as OTLP's
+    key-value list, like a log body; SDKs that refuse it drop it themselves."""
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    with provider.get_tracer("compat").start_as_current_span("s", attributes={"m": {"a": 1}, "n": 2}):
+        pass
+    provider.shutdown()
+    spans = list(memory.get_finished_spans())
+    exporter = ParquetSpanExporter(output_dir=store)
+    assert exporter.export(spans) is SpanExportResult.SUCCESS
+    assert exporter.force_flush()
+    (row,) = read_rows(store, "traces")
+    if "m" in dict(spans[0].attributes or {}):
+        assert row["SpanAttributes"] == {"m": '{"a":1}', "n": "2"}
+        assert row["SpanAttributesTypes"]["m"] == '{"kvlistValue":{"values":[{"key":"a","value":{"intValue":"1"}}]}}'
+    else:
+        assert row["SpanAttributes"] == {"n": "2"}

@@ -1,6 +1,8 @@
 """Zero-code instrumentation: ``opentelemetry-instrument`` with ``OTEL_TRACES_EXPORTER=parquet`` and
 ``OTEL_METRICS_EXPORTER=parquet`` on an unmodified program that serves and fetches HTTP with the
-standard library; the urllib instrumentation's client spans and metrics land in the store.
+standard library; the urllib instrumentation's client spans and metrics land in the store. With
+``OTEL_LOGS_EXPORTER=parquet OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED=true``, a program's
+``logging`` records land in the ``logs`` table, those logged inside a span with its IDs.
 
 Needs ``opentelemetry-distro`` and ``opentelemetry-instrumentation-urllib`` (the package
 ``opentelemetry-bootstrap -a requirements`` names for urllib) installed next to this Python.
@@ -199,3 +201,90 @@ def test_no_warning_when_the_distro_configures_the_exporter(tmp_path: Path) -> N
     done = _instrument(tmp_path, tmp_path / "store")
     assert done.returncode == 0, done.stderr
     assert "opentelemetry-exporter-parquet" not in done.stderr, done.stderr
+
+
+LOGGING_PROGRAM = textwrap.dedent(
+    """
+    import logging
+
+    from opentelemetry import trace
+
+    logging.getLogger().setLevel(logging.INFO)
+    log = logging.getLogger("app.checkout")
+    log.info("starting %s", "checkout")
+    with trace.get_tracer("app").start_as_current_span("charge card"):
+        log.warning("card declined", extra={"order.id": 42})
+        try:
+            raise ValueError("insufficient funds")
+        except ValueError:
+            log.exception("charge failed")
+    log.error("giving up")
+    print("program finished")
+    """
+)
+
+
+def test_opentelemetry_instrument_stores_logging_records_with_the_span_ids(tmp_path: Path) -> None:
+    program = tmp_path / "app.py"
+    program.write_text(LOGGING_PROGRAM)
+    store = tmp_path / "otel-data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env.update(
+        OTEL_TRACES_EXPORTER="parquet",
+        OTEL_METRICS_EXPORTER="none",
+        OTEL_LOGS_EXPORTER="parquet",
+        OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED="true",
+        OTEL_SERVICE_NAME="zero-code-logs",
+        OTEL_PARQUET_OUTPUT_DIR=str(store),
+    )
+    done = subprocess.run(
+        [instrument_command(), sys.executable, str(program)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "program finished" in done.stdout
+    assert "Traceback" not in done.stderr, done.stderr
+    assert "opentelemetry-exporter-parquet" not in done.stderr, done.stderr
+
+    (span,) = rows(store, "traces", ["SpanName", "TraceId", "SpanId", "ServiceName"])
+    assert (span["SpanName"], span["ServiceName"]) == ("charge card", "zero-code-logs")
+    columns = ["ScopeName", "SeverityText", "Body", "TraceId", "SpanId", "LogAttributes", "ServiceName"]
+    records = {
+        r["Body"]: r
+        for r in ds.dataset(str(store / "logs"), format="parquet", partitioning="hive")
+        .to_table(columns=columns)
+        .to_pylist()
+        if r["ScopeName"] == "app.checkout"
+    }
+    assert sorted(records) == sorted(["starting checkout", "card declined", "charge failed", "giving up"])
+    for body in ("card declined", "charge failed"):
+        assert (records[body]["TraceId"], records[body]["SpanId"]) == (span["TraceId"], span["SpanId"]), body
+    for body in ("starting checkout", "giving up"):
+        assert (records[body]["TraceId"], records[body]["SpanId"]) == ("", ""), body
+    assert [records[b]["SeverityText"] for b in ("starting checkout", "card declined", "charge failed")] == [
+        "INFO",
+        "WARN",
+        "ERROR",
+    ]
+    assert dict(records["card declined"]["LogAttributes"])["order.id"] == "42"
+    assert dict(records["charge failed"]["LogAttributes"])["exception.type"] == "ValueError"
+    assert {r["ServiceName"] for r in records.values()} == {"zero-code-logs"}
+
+
+def test_a_missing_configurator_is_reported_for_logs_too(tmp_path: Path) -> None:
+    done = _instrument(
+        tmp_path,
+        tmp_path / "store",
+        OTEL_TRACES_EXPORTER="none",
+        OTEL_LOGS_EXPORTER="parquet",
+        OTEL_PYTHON_CONFIGURATOR="not-installed",
+    )
+    assert done.returncode == 0, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if "opentelemetry-exporter-parquet" in line]
+    assert len(warnings) == 1, done.stderr
+    assert "OTEL_LOGS_EXPORTER=parquet" in warnings[0] and "OTEL_TRACES_EXPORTER" not in warnings[0]

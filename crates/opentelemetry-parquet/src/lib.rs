@@ -1,6 +1,6 @@
 //! # opentelemetry-parquet
 //!
-//! OpenTelemetry SDK exporters that store spans and metrics on local disk as lossless,
+//! OpenTelemetry SDK exporters that store spans, metrics and logs on local disk as lossless,
 //! queryable Parquet files: no collector, no backend. DuckDB, Polars, pyarrow, Spark and
 //! ClickHouse read the files as they are.
 //!
@@ -26,6 +26,10 @@
 //! // <dir>/traces/date=YYYY-MM-DD/hour=HH/part-<uuid>.parquet and <dir>/metrics_sum/... exist now.
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Logs go the same way, through
+//! `SdkLoggerProvider::builder().with_batch_exporter(library.log_exporter())` (see
+//! [`OtlpLogExporter`]).
 //!
 //! See [`Config`] for the options and their `OTEL_PARQUET_*` variables, [`Table`] for the
 //! tables, and [`StoreReader`] to read a store back into OTLP requests.

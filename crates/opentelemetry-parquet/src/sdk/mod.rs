@@ -2,8 +2,8 @@
 //! (default) and `sdk-0-32`, additive.
 //!
 //! # One source of truth
-//! The code that reads SDK objects (spans, metrics, resources, attribute values) and the SDK
-//! exporter traits is written once, in `sdk/ingest/`, against two names: `otel` (the
+//! The code that reads SDK objects (spans, metrics, log records, resources, attribute values)
+//! and the SDK exporter traits is written once, in `sdk/ingest/`, against two names: `otel` (the
 //! `opentelemetry` crate) and `otel_sdk` (`opentelemetry_sdk`). `v0_31.rs` and `v0_32.rs` each
 //! bind those names to their version's crates and compile `ingest/` as a module of their own, so
 //! each enabled version gets the same code compiled against its own types. The two versions'

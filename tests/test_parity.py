@@ -1,32 +1,52 @@
 """Rust and Python parity: the same telemetry exported through the Rust SDK
 (``crates/opentelemetry-parquet/examples/parity.rs``) and through the Python SDK with
-``ParquetSpanExporter`` gives identical ``traces`` tables: same schema, same rows, every column.
+``ParquetSpanExporter`` and ``ParquetLogExporter`` gives identical ``traces`` and ``logs``
+tables: same schema, same rows, every column.
 
 The Python side mirrors the example value for value: a custom IdGenerator handing out the same
 sequential IDs, explicit start/end/event times, a ``Resource`` built directly (without the SDK's
-default ``telemetry.sdk.*`` attributes, as ``Resource::builder_empty()``), the same scope.
-No column is excluded: nothing the two SDKs record for these spans differs.
+default ``telemetry.sdk.*`` attributes, as ``Resource::builder_empty()``), the same scope, log
+records of every body type with the same times, severities and attributes. No span column is
+excluded: nothing the two SDKs record for these spans differs. Two log columns differ, each
+checked to the value: ``ScopeSchemaUrl`` (the Rust path stores the resource's schema URL there, as
+opentelemetry-proto's ``group_logs_by_resource_and_scope`` sends it; the Python path the scope's,
+as the Python OTLP encoder does), and ``EventName`` on SDKs before 1.35, which have no event names.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
+import opentelemetry.sdk._logs as sdk_logs
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 from arrow_rows import int_times
 from opentelemetry import trace
+from opentelemetry._logs import LogRecord as ApiLogRecord
+from opentelemetry._logs import SeverityNumber
+from opentelemetry.context import Context
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.id_generator import IdGenerator
-from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, TraceFlags, TraceState
+from opentelemetry.trace import (
+    INVALID_SPAN_CONTEXT,
+    Link,
+    NonRecordingSpan,
+    SpanContext,
+    SpanKind,
+    TraceFlags,
+    TraceState,
+)
 from opentelemetry.trace.status import Status, StatusCode
 
 from opentelemetry.exporter.parquet import ParquetLibrary
@@ -80,8 +100,86 @@ EVERY_TYPE: dict[str, Any] = {
 }
 
 
+# The log bodies of parity.rs (``bodies()``), one record each; maps of one entry, as the Rust SDK
+# keeps a map in no set order.
+BODIES: list[Any] = [
+    "card declined",
+    "",
+    -(2**63),
+    -0.0,
+    math.nan,
+    True,
+    b"\x00\xff",
+    [1, "a", [2.5]],
+    {"order": {"items": [False]}},
+    {},
+    [],
+    None,
+]
+SEVERITIES = [SeverityNumber.INFO, SeverityNumber.WARN, SeverityNumber.ERROR, SeverityNumber.DEBUG2]
+READABLE = hasattr(sdk_logs, "ReadableLogRecord")  # SDK 1.39+
+_RECORD: Any = ApiLogRecord if READABLE else getattr(sdk_logs, "LogRecord", None)
+EVENT_NAMES = "event_name" in inspect.signature(_RECORD.__init__).parameters
+
+
+def emit(logger: Any, *, span_context: SpanContext | None = None, event_name: str | None = None, **fields: Any) -> None:
+    """One record through the SDK's Logger API of either side of the 1.39 rename."""
+    if EVENT_NAMES:
+        fields["event_name"] = event_name
+    if READABLE:
+        context = trace.set_span_in_context(NonRecordingSpan(span_context)) if span_context else Context()
+        logger.emit(ApiLogRecord(context=context, **fields))
+        return
+    ids = span_context or INVALID_SPAN_CONTEXT
+    logger.emit(
+        _RECORD(
+            trace_id=ids.trace_id,
+            span_id=ids.span_id,
+            trace_flags=ids.trace_flags,
+            resource=logger.resource,
+            **fields,
+        )
+    )
+
+
+def write_python_logs(library: ParquetLibrary, resource: Resource) -> None:
+    """The log records of parity.rs (``write_logs``), through the Python SDK."""
+    provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+    provider.add_log_record_processor(SimpleLogRecordProcessor(library.log_exporter()))
+    logger = provider.get_logger(
+        "parity.scope",
+        "4.5.6",
+        schema_url="https://example.com/schemas/scope/1.0",
+        attributes={"scope.attr": "s", "n": 1},
+    )
+    for i, body in enumerate(BODIES):
+        severity = SEVERITIES[i % len(SEVERITIES)]
+        emit(
+            logger,
+            timestamp=at(40 + i),
+            observed_timestamp=at(60 + i),
+            severity_number=severity,
+            severity_text=severity.name,
+            body=body,
+            attributes={"body.index": i},
+        )
+    emit(
+        logger,
+        span_context=SpanContext(FIRST_TRACE_ID, FIRST_SPAN_ID, is_remote=False, trace_flags=TraceFlags(1)),
+        event_name="payment.failed",
+        timestamp=at(8),
+        observed_timestamp=at(9),
+        severity_number=SeverityNumber.WARN,
+        severity_text="WARN",
+        body="payment failed",
+        attributes={"str": "v", "int": -7, "float": 0.25, "bool": False, "ints": [1, 2], "strs": ["a", "b"]},
+    )
+    emit(logger, timestamp=None, observed_timestamp=at(90), body="no time, no severity")
+    provider.shutdown()
+
+
 def write_python_spans(output_dir: Path) -> None:
-    """The spans of parity.rs, through the Python SDK."""
+    """The spans and log records of parity.rs, through the Python SDK."""
     library = ParquetLibrary(output_dir=str(output_dir))
     resource = Resource(
         {
@@ -165,6 +263,7 @@ def write_python_spans(output_dir: Path) -> None:
     internal.end(end_time=at(30))
 
     provider.shutdown()
+    write_python_logs(library, resource)
     library.shutdown()
 
 
@@ -227,6 +326,49 @@ def test_rust_and_python_store_identical_traces(tmp_path: Path) -> None:
     assert (server["Timestamp"], server["Duration"]) == (at(0), at(10) - at(0))
     consumer = rust_rows.slice(3, 1).to_pylist()[0]
     assert (consumer["Flags"], consumer["TraceState"]) == (0x301, "vendor=v1,other=x")
+
+
+def test_rust_and_python_store_identical_logs(tmp_path: Path) -> None:
+    rust_dir, python_dir = tmp_path / "rust", tmp_path / "python"
+    write_rust_spans(rust_dir)
+    write_python_spans(python_dir)
+
+    def logs(output_dir: Path) -> pa.Table:
+        table = ds.dataset(str(output_dir / "logs"), format="parquet", partitioning="hive").to_table()
+        return table.sort_by("ObservedTimestamp")
+
+    rust, python = logs(rust_dir), logs(python_dir)
+    assert rust.schema.equals(python.schema)
+    assert rust.num_rows == python.num_rows == len(BODIES) + 2
+    schema = pa.schema([f.with_type(int_times(f.type)) for f in rust.schema])
+    rust_rows, python_rows = rust.cast(schema), python.cast(schema)
+    differing = {"ScopeSchemaUrl"} | (set() if EVENT_NAMES else {"EventName"})
+    for name in rust.column_names:
+        if name not in differing:
+            assert rust_rows.column(name).to_pylist() == python_rows.column(name).to_pylist(), name
+    assert set(rust_rows.column("ScopeSchemaUrl").to_pylist()) == {"https://opentelemetry.io/schemas/1.26.0"}
+    assert set(python_rows.column("ScopeSchemaUrl").to_pylist()) == {"https://example.com/schemas/scope/1.0"}
+    events = [r for r in rust_rows.column("EventName").to_pylist() if r]
+    assert events == ["payment.failed"]
+    if not EVENT_NAMES:
+        assert set(python_rows.column("EventName").to_pylist()) == {""}
+
+    # And the values are the expected ones, not just equal to each other.
+    by_body = {r["Body"]: r for r in python_rows.to_pylist()}
+    in_span = by_body["payment failed"]
+    assert (in_span["TraceId"], in_span["SpanId"], in_span["Flags"]) == (
+        format(FIRST_TRACE_ID, "032x"),
+        format(FIRST_SPAN_ID, "016x"),
+        1,
+    )
+    assert [(r["Body"], r["BodyType"]) for r in python_rows.to_pylist()[1:5]] == [
+        ("card declined", "s"),
+        ("", "s"),
+        ("-9223372036854775808", "i"),
+        ("-0", "d"),
+    ]
+    untimed = by_body["no time, no severity"]
+    assert (untimed["TimestampFromObserved"], untimed["Timestamp"], untimed["SeverityNumber"]) == (True, at(90), 0)
 
 
 def _exemplar_metrics() -> Any:

@@ -1,21 +1,25 @@
-//! Writes a fixed set of spans with the Rust SDK into the store given as the first argument.
+//! Writes a fixed set of spans and log records with the Rust SDK into the store given as the
+//! first argument.
 //!
-//! `tests/test_parity.py` builds the very same spans with the Python SDK (same IDs, times,
-//! resource, scope, attributes, events, links and statuses), exports them with the Python
-//! `ParquetSpanExporter`, and checks that both stores hold identical schemas and rows. Keep the
-//! two in step: every value here has its twin in `SPANS` there.
+//! `tests/test_parity.py` builds the very same spans and log records with the Python SDK (same
+//! IDs, times, resource, scope, attributes, events, links, statuses, bodies and severities),
+//! exports them with the Python `ParquetSpanExporter` and `ParquetLogExporter`, and checks that
+//! both stores hold identical schemas and rows. Keep the two in step: every value here has its
+//! twin there.
 //!
 //! `cargo run -p opentelemetry-parquet --example parity -- <output_dir>`
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
 use opentelemetry::trace::{
     Link, Span as _, SpanContext, SpanId, SpanKind, Status, TraceContextExt as _, TraceFlags, TraceId, TraceState,
     Tracer as _, TracerProvider as _,
 };
-use opentelemetry::{Array, Context, InstrumentationScope, KeyValue, StringValue, Value};
+use opentelemetry::{Array, Context, InstrumentationScope, Key, KeyValue, StringValue, Value};
 use opentelemetry_parquet::{Config, OtlpLibrary};
+use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::trace::{IdGenerator, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
 
@@ -70,6 +74,74 @@ fn every_type() -> Vec<KeyValue> {
     ]
 }
 
+/// A log body of every type, `None` for a record without one (the twin of `BODIES` in
+/// test_parity.py). Maps have one entry: the SDK keeps a map in a `HashMap`, in no set order.
+fn bodies() -> Vec<Option<AnyValue>> {
+    let map = |key: &'static str, value: AnyValue| AnyValue::Map(Box::new([(Key::from(key), value)].into()));
+    vec![
+        Some(AnyValue::from("card declined")),
+        Some(AnyValue::from("")),
+        Some(AnyValue::Int(i64::MIN)),
+        Some(AnyValue::Double(-0.0)),
+        Some(AnyValue::Double(f64::NAN)),
+        Some(AnyValue::Boolean(true)),
+        Some(AnyValue::Bytes(Box::new(vec![0, 255]))),
+        Some(AnyValue::ListAny(Box::new(vec![
+            AnyValue::Int(1),
+            AnyValue::from("a"),
+            AnyValue::ListAny(Box::new(vec![AnyValue::Double(2.5)])),
+        ]))),
+        Some(map("order", map("items", AnyValue::ListAny(Box::new(vec![AnyValue::Boolean(false)]))))),
+        Some(AnyValue::Map(Box::default())),
+        Some(AnyValue::ListAny(Box::default())),
+        None,
+    ]
+}
+
+/// The severities of the records, in turn.
+const SEVERITIES: [(Severity, &str); 4] =
+    [(Severity::Info, "INFO"), (Severity::Warn, "WARN"), (Severity::Error, "ERROR"), (Severity::Debug2, "DEBUG2")];
+
+/// The log records of `bodies()`, one inside the server span with attributes and an event name,
+/// and one without its own time.
+fn write_logs(logs: &SdkLoggerProvider, scope: InstrumentationScope) {
+    let logger = logs.logger_with_scope(scope);
+    for (i, body) in bodies().into_iter().enumerate() {
+        let mut record = logger.create_log_record();
+        record.set_timestamp(at(40 + i as u64));
+        record.set_observed_timestamp(at(60 + i as u64));
+        let (severity, text) = SEVERITIES[i % SEVERITIES.len()];
+        record.set_severity_number(severity);
+        record.set_severity_text(text);
+        if let Some(body) = body {
+            record.set_body(body);
+        }
+        record.add_attribute("body.index", i as i64);
+        logger.emit(record);
+    }
+    let mut in_span = logger.create_log_record();
+    in_span.set_timestamp(at(8));
+    in_span.set_observed_timestamp(at(9));
+    in_span.set_severity_number(Severity::Warn);
+    in_span.set_severity_text("WARN");
+    in_span.set_body(AnyValue::from("payment failed"));
+    in_span.set_event_name("payment.failed");
+    in_span.set_trace_context(TraceId::from(FIRST_TRACE_ID), SpanId::from(FIRST_SPAN_ID), Some(TraceFlags::SAMPLED));
+    in_span.add_attributes([
+        ("str", AnyValue::from("v")),
+        ("int", AnyValue::Int(-7)),
+        ("float", AnyValue::Double(0.25)),
+        ("bool", AnyValue::Boolean(false)),
+        ("ints", AnyValue::ListAny(Box::new(vec![AnyValue::Int(1), AnyValue::Int(2)]))),
+        ("strs", AnyValue::ListAny(Box::new(vec![AnyValue::from("a"), AnyValue::from("b")]))),
+    ]);
+    logger.emit(in_span);
+    let mut untimed = logger.create_log_record();
+    untimed.set_observed_timestamp(at(90));
+    untimed.set_body(AnyValue::from("no time, no severity"));
+    logger.emit(untimed);
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let output_dir = std::env::args().nth(1).ok_or("usage: parity <output_dir>")?;
     let library = OtlpLibrary::new(Config::builder().output_dir(output_dir).build()?)?;
@@ -86,6 +158,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "https://opentelemetry.io/schemas/1.26.0",
         )
         .build();
+    let logs = SdkLoggerProvider::builder()
+        .with_simple_exporter(library.log_exporter())
+        .with_resource(resource.clone())
+        .build();
     let provider = SdkTracerProvider::builder()
         .with_simple_exporter(library.span_exporter())
         .with_id_generator(SequentialIds::default())
@@ -96,7 +172,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_schema_url("https://example.com/schemas/scope/1.0")
         .with_attributes([KeyValue::new("scope.attr", "s"), KeyValue::new("n", 1_i64)])
         .build();
-    let tracer = provider.tracer_with_scope(scope);
+    let tracer = provider.tracer_with_scope(scope.clone());
+    write_logs(&logs, scope);
 
     // 1. A server span with every attribute type and an event.
     let server = tracer
@@ -178,6 +255,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     internal.end_with_timestamp(at(30));
 
     provider.shutdown()?;
+    logs.shutdown()?;
     library.shutdown()?;
     Ok(())
 }

@@ -1,11 +1,11 @@
 //! Writes a fixed set of spans and log records with the Rust SDK into the store given as the
 //! first argument.
 //!
-//! `tests/test_parity.py` builds the very same spans and log records with the Python SDK (same
-//! IDs, times, resource, scope, attributes, events, links, statuses, bodies and severities),
-//! exports them with the Python `ParquetSpanExporter` and `ParquetLogExporter`, and checks that
-//! both stores hold identical schemas and rows. Keep the two in step: every value here has its
-//! twin there.
+//! `tests/parity_python.py` builds the very same spans and log records with the Python SDK (same
+//! IDs, times, resource, scope, attributes, events, links, statuses, bodies and severities) and
+//! exports them with the Python `ParquetSpanExporter` and `ParquetLogExporter`;
+//! `tests/test_parity.py` checks that both stores hold identical schemas and rows. Keep the two
+//! in step: every value here has its twin there.
 //!
 //! `cargo run -p opentelemetry-parquet --example parity -- <output_dir>`
 

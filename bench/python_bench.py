@@ -3,7 +3,11 @@
 - ``export``: per span, ``ParquetSpanExporter.export`` (flush excluded, and with a flush per
   batch) against ``encode_spans(spans).SerializeToString()`` (alone, and with the bytes appended
   to a file and fsynced), over batches of 512 spans made by a real SDK tracer (10 attributes and
-  one event each, like the Rust benchmarks).
+  one event each, like the Rust benchmarks); and under ``logs`` the same per log record for
+  ``ParquetLogExporter.export`` against the OTLP log encoder (``encode_logs`` + ``SerializeToString``,
+  alone and into a file with fsync) and the OTLP/JSON file exporter's ``FileLogExporter`` (with
+  fsync), over batches of 512 ``logging`` records made by the SDK's ``LoggingHandler`` (a formatted
+  message, 4 ``extra`` attributes and the handler's code attributes, half inside a span).
 - ``pipeline``: spans per second created by a tracer and exported by a ``BatchSpanProcessor``
   (``force_flush`` at the end) into ``ParquetSpanExporter``, ``InMemorySpanExporter``, the
   OTLP/JSON file exporter (``opentelemetry-exporter-otlp-json-file``) and an OTLP protobuf file.
@@ -17,16 +21,22 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import json
+import logging
 import os
 import statistics
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from opentelemetry.exporter.otlp.json.file._log_exporter import FileLogExporter
 from opentelemetry.exporter.otlp.json.file.trace_exporter import FileSpanExporter
+from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import (
@@ -38,7 +48,7 @@ from opentelemetry.sdk.trace.export import (
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
-from opentelemetry.exporter.parquet import ParquetSpanExporter
+from opentelemetry.exporter.parquet import ParquetLogExporter, ParquetSpanExporter
 
 BATCH = 512
 # The packages whose versions the report names.
@@ -113,8 +123,9 @@ def batches(count: int) -> list[Sequence[ReadableSpan]]:
     return [spans[i : i + BATCH] for i in range(0, len(spans), BATCH)]
 
 
-def per_span(rounds: int, pool: list[Sequence[ReadableSpan]], work: Callable[[Sequence[ReadableSpan]], Any]) -> float:
-    """Median over ``rounds`` of the µs per span of ``work`` over every batch of the pool."""
+def per_span(rounds: int, pool: list[Sequence[Any]], work: Callable[[Sequence[Any]], Any]) -> float:
+    """Median over ``rounds`` of the µs per item (span or log record) of ``work`` over every batch
+    of the pool."""
     samples = []
     for _ in range(rounds):
         start = time.perf_counter()
@@ -122,6 +133,77 @@ def per_span(rounds: int, pool: list[Sequence[ReadableSpan]], work: Callable[[Se
             work(batch)
         samples.append((time.perf_counter() - start) * 1e6 / (len(pool) * BATCH))
     return statistics.median(samples)
+
+
+def log_batches(count: int) -> list[Sequence[Any]]:
+    """``count`` batches of 512 log records as the SDK hands them to an exporter: ``logging``
+    calls through the SDK's ``LoggingHandler``, every other one inside a span."""
+    memory = InMemoryLogRecordExporter()
+    loggers = LoggerProvider(resource=Resource.create({"service.name": "checkout-service"}), shutdown_on_exit=False)
+    loggers.add_log_record_processor(SimpleLogRecordProcessor(memory))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # SDK 1.45 points to instrumentation-logging
+        handler = LoggingHandler(logger_provider=loggers)
+    std = logging.getLogger("checkout.orders")
+    std.setLevel(logging.INFO)
+    std.propagate = False
+    std.addHandler(handler)
+    tracer = provider().get_tracer("checkout-service", "1.4.2")
+    for n in range(count * BATCH):
+        extra = {"order.id": 10_000 + n, "customer": f"c-{n % 97}", "amount": 19.99 + n * 0.73, "express": n % 3 == 0}
+        if n % 2:
+            with tracer.start_as_current_span("POST /api/v1/orders/{id}"):
+                std.info("order %d shipped to %s", 10_000 + n, METHODS[n % 4], extra=extra)
+        else:
+            std.warning("order %d is late", 10_000 + n, extra=extra)
+    std.removeHandler(handler)
+    loggers.shutdown()
+    records = memory.get_finished_logs()
+    return [records[i : i + BATCH] for i in range(0, len(records), BATCH)]
+
+
+def export_logs(args: argparse.Namespace, tmp: str) -> dict[str, Any]:
+    """µs per log record of each way to store a batch (see the module's docstring)."""
+    pool = log_batches(args.batches)
+    parquet = ParquetLogExporter(output_dir=f"{tmp}/logs-only", **EXPLICIT_FLUSH)
+    flushed = ParquetLogExporter(output_dir=f"{tmp}/logs-flushed", **EXPLICIT_FLUSH)
+    out = open(f"{tmp}/logs.binpb", "wb")  # noqa: SIM115 - closed below
+    json_out = open(f"{tmp}/logs.jsonl", "w", encoding="utf-8")  # noqa: SIM115 - closed below
+    json_file = FileLogExporter(stream=json_out)
+
+    def export_only(batch: Sequence[Any]) -> None:
+        assert parquet.export(batch).name == "SUCCESS"  # noqa: S101 - a failed export voids the run
+
+    def export_flush(batch: Sequence[Any]) -> None:
+        assert flushed.export(batch).name == "SUCCESS"  # noqa: S101
+        flushed.force_flush()
+
+    def protobuf_file(batch: Sequence[Any]) -> None:
+        data = encode_logs(batch).SerializeToString()
+        out.write(len(data).to_bytes(4, "little"))
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+
+    def otlp_json_file(batch: Sequence[Any]) -> None:
+        assert json_file.export(batch).name == "SUCCESS"  # noqa: S101 - it flushes the stream itself
+        os.fsync(json_out.fileno())
+
+    export_only(pool[0])  # warm-up: the library starts its writer lazily
+    parquet.force_flush()
+    result = {
+        "records": len(pool) * BATCH,
+        "parquet_export_us": per_span(args.rounds, pool, export_only),
+        "parquet_export_flush_us": per_span(args.rounds, pool, export_flush),
+        "encode_logs_serialize_us": per_span(args.rounds, pool, lambda b: encode_logs(b).SerializeToString()),
+        "protobuf_file_us": per_span(args.rounds, pool, protobuf_file),
+        "otlp_json_file_us": per_span(args.rounds, pool, otlp_json_file),
+    }
+    parquet.force_flush()
+    out.close()
+    json_file.shutdown()
+    json_out.close()
+    return result
 
 
 def export(args: argparse.Namespace) -> dict[str, Any]:
@@ -157,6 +239,7 @@ def export(args: argparse.Namespace) -> dict[str, Any]:
         }
         parquet.force_flush()
         out.close()
+        result["logs"] = export_logs(args, tmp)
         return result
 
 

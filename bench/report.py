@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from report_parts import bar_chart, get, memory_section, profiles_section, ratio
+from report_parts import bar_chart, get, memory_section, profiles_section, python_logs_table, ratio
 
 OURS = "opentelemetry-parquet"
 AMORTIZED = "opentelemetry-parquet-flush-every-64"
@@ -335,6 +335,10 @@ Collections of 1,000 series (250 attribute sets on each of 4 instruments), flush
 ## Python
 
 {python_tables(results, spans)}
+
+Logs, the same comparison per log record:
+
+{python_logs_table(results)}
 
 {chart_links[3]}
 

@@ -1,4 +1,4 @@
-"""Parts of REPORT.md that ``report.py`` assembles: charts, memory and profile sections."""
+"""Parts of REPORT.md that ``report.py`` assembles: charts, memory, Python logs and profile sections."""
 
 from __future__ import annotations
 
@@ -111,3 +111,28 @@ def profiles_section(results: dict[str, Any]) -> str:
         "threads; `???:` file names dropped). What is in the way of a missed target is at the top.\n\n"
         + "\n".join(p for p in parts if p)
     )
+
+
+def python_logs_table(results: dict[str, Any]) -> str:
+    """The Python log exporter against the OTLP log encoder and the OTLP/JSON file exporter, µs per
+    log record (``python_bench.py export``, its ``logs`` part)."""
+    logs = get(results, "python", "wall", "export", "logs") or {}
+    encode = logs.get("encode_logs_serialize_us")
+    rows = ["| per log record | wall µs | vs encode_logs+Serialize |", "|---|---:|---:|"]
+    for key, label in [
+        ("parquet_export_us", "`ParquetLogExporter.export` (flush excluded)"),
+        ("parquet_export_flush_us", "`ParquetLogExporter.export` + `force_flush` per batch"),
+        ("encode_logs_serialize_us", "`encode_logs(records).SerializeToString()` (OTLP protobuf)"),
+        ("protobuf_file_us", "the same + append to a file + fsync"),
+        ("otlp_json_file_us", "`opentelemetry-exporter-otlp-json-file` (`FileLogExporter`) + fsync"),
+    ]:
+        value = logs.get(key)
+        shown = "n/a" if value is None else f"{value:,.2f}"
+        rows.append(f"| {label} | {shown} | {ratio(value, encode)} |")
+    records = logs.get("records", "n/a")
+    note = (
+        f"({records} log records per round in batches of 512, `logging` calls through the SDK's "
+        "`LoggingHandler`: a formatted message, 4 `extra` attributes and the handler's code attributes, "
+        "half of them inside a span; median of the rounds.)"
+    )
+    return "\n".join(rows) + "\n\n" + note

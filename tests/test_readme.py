@@ -13,27 +13,37 @@ import pytest
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 _WRITE_STORE = """
+import logging
+from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import Status, StatusCode
-from opentelemetry.exporter.parquet import ParquetMetricExporter, ParquetSpanExporter
+from opentelemetry.exporter.parquet import ParquetLogExporter, ParquetMetricExporter, ParquetSpanExporter
 
 resource = Resource.create({"service.name": "readme"})
 tracer_provider = TracerProvider(resource=resource)
 tracer_provider.add_span_processor(SimpleSpanProcessor(ParquetSpanExporter(output_dir="otel-data")))
 tracer = tracer_provider.get_tracer("readme")
+logger_provider = LoggerProvider(resource=resource)
+logger_provider.add_log_record_processor(SimpleLogRecordProcessor(ParquetLogExporter(output_dir="otel-data")))
+logger = logging.getLogger("readme")
+logger.addHandler(LoggingHandler(logger_provider=logger_provider))
 for route in ["/cart", "/checkout"]:
     with tracer.start_as_current_span("GET " + route, attributes={"http.route": route}) as span:
+        logger.warning("handling %s", route)
         if route == "/checkout":
             span.set_status(Status(StatusCode.ERROR, "payment declined"))
+            logger.error("payment declined")
 reader = PeriodicExportingMetricReader(ParquetMetricExporter(output_dir="otel-data"), export_interval_millis=3_600_000)
 meter_provider = MeterProvider(resource=resource, metric_readers=[reader])
 meter_provider.get_meter("readme").create_counter("requests").add(2, {"http.route": "/cart"})
 tracer_provider.shutdown()
 meter_provider.shutdown()
+logger_provider.shutdown()
 """
 
 
@@ -45,7 +55,8 @@ def _blocks(language: str) -> list[str]:
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cwd = tmp_path_factory.mktemp("readme")
     subprocess.run([sys.executable, "-c", _WRITE_STORE], cwd=cwd, check=True, timeout=120)
-    assert list((cwd / "otel-data" / "traces").rglob("part-*.parquet"))
+    for table in ("traces", "logs"):
+        assert list((cwd / "otel-data" / table).rglob("part-*.parquet")), table
     return cwd
 
 

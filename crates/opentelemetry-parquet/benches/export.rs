@@ -1,12 +1,14 @@
 //! Export-to-disk benchmarks: opentelemetry-parquet side by side with the OTLP file formats a
 //! Collector-style file exporter writes, and with what the SDK itself spends making the spans.
 //!
-//! Every iteration takes one batch as the SDK hands it to an exporter (512 spans, or one metrics
-//! collection of 1,000 data points) and makes it durable on disk (`common/mod.rs` has the sinks):
+//! Every iteration takes one batch as the SDK hands it to an exporter (512 spans, one metrics
+//! collection of 1,000 data points, or 512 log records) and makes it durable on disk
+//! (`common/mod.rs` has the sinks):
 //!
-//! - `opentelemetry-parquet`: our exporter (`OtlpSpanExporter::export`, or
-//!   `OtlpLibrary::export_metrics_ref`), then `OtlpLibrary::flush`, which writes a zstd Parquet
-//!   file per table, fsyncs it, renames it into place and fsyncs the directory.
+//! - `opentelemetry-parquet`: our exporter (`OtlpSpanExporter::export`,
+//!   `OtlpLibrary::export_metrics_ref` or `OtlpLogExporter::export`), then
+//!   `OtlpLibrary::flush`, which writes a zstd Parquet file per table, fsyncs it, renames it
+//!   into place and fsyncs the directory.
 //! - `opentelemetry-parquet-flush-every-64`: every batch exported, a flush after every 64th (data
 //!   is durable at each flush), so one iteration costs an export plus 1/64 of a 64-batch file.
 //! - `opentelemetry-parquet-export-only`: the export call alone (flushes happen, untimed, every
@@ -226,6 +228,25 @@ fn metrics_to_disk(c: &mut Criterion) {
     bench_group(c, &group, &sinks, &input, |_| {});
 }
 
+fn logs_to_disk(c: &mut Criterion) {
+    let batches = common::make_logs(POOL);
+    let refs: Vec<_> = batches.iter().map(common::log_refs).collect();
+    let next = Cell::new(0);
+    let input = || {
+        next.set(next.get() + 1);
+        refs[next.get() % POOL].as_slice()
+    };
+    let group = Group {
+        name: "logs_to_disk",
+        element: "log record",
+        elements: common::LOGS,
+        request: "ExportLogsServiceRequest",
+        ours_note: "one Parquet file per batch",
+    };
+    let sinks = [ids::OURS, ids::OURS_AMORTIZED, ids::OURS_EXPORT_ONLY, ids::PROTOBUF];
+    bench_group(c, &group, &sinks, &input, |_| {});
+}
+
 /// Our export counts the data points; every alternative stores the same ones.
 fn data_points(metrics: &ResourceMetrics) -> usize {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -240,5 +261,6 @@ fn main() {
     let mut c = Criterion::default().configure_from_args();
     spans_to_disk(&mut c);
     metrics_to_disk(&mut c);
+    logs_to_disk(&mut c);
     c.final_summary();
 }

@@ -27,7 +27,10 @@ pub(crate) const SPAN_CASES: [&str; 7] = [
 const EXPORT_ONLY: &str = "opentelemetry-parquet-export-only";
 pub(crate) const METRIC_CASES: [&str; 4] =
     ["opentelemetry-parquet", "otlp-protobuf-file", "otlp-protobuf-zstd3-file", "otlp-json-lines"];
+pub(crate) const LOG_CASES: [&str; 4] =
+    ["opentelemetry-parquet", "opentelemetry-parquet-flush-every-64", EXPORT_ONLY, "otlp-protobuf-file"];
 const SPANS_PER_BATCH: usize = 512;
+const LOGS_PER_BATCH: usize = 512;
 /// Functions listed per profile in the report.
 pub(crate) const PROFILE_TOP: usize = 15;
 const POINTS_PER_BATCH: usize = 1000;
@@ -61,13 +64,14 @@ fn exe<'a>(exes: &'a BTreeMap<String, PathBuf>, name: &str) -> &'a Path {
     &exes[name]
 }
 
-/// Instructions per element of every case of both groups: `{group: {id: instructions}}`.
+/// Instructions per element of every case of every group: `{group: {id: instructions}}`.
 pub(crate) fn instructions(exes: &BTreeMap<String, PathBuf>, out: &Path, quick: bool) -> Result<Value> {
     let cases = exe(exes, "cases");
     let mut groups = serde_json::Map::new();
     for (group, ids, batches, per_batch) in [
         ("spans", &SPAN_CASES[..], if quick { 2 } else { 64 }, SPANS_PER_BATCH),
         ("metrics", &METRIC_CASES[..], if quick { 2 } else { 16 }, POINTS_PER_BATCH),
+        ("logs", &LOG_CASES[..], if quick { 2 } else { 64 }, LOGS_PER_BATCH),
     ] {
         let (mut results, mut profiles) = (serde_json::Map::new(), serde_json::Map::new());
         for id in ids {
@@ -85,7 +89,12 @@ pub(crate) fn instructions(exes: &BTreeMap<String, PathBuf>, out: &Path, quick: 
                 if *id == EXPORT_ONLY { Threads::Main } else { Threads::All },
             )?;
             let per = measured.per_element;
-            eprintln!("    {per:.0} instructions per {}", if group == "spans" { "span" } else { "data point" });
+            let element = match group {
+                "spans" => "span",
+                "logs" => "log record",
+                _ => "data point",
+            };
+            eprintln!("    {per:.0} instructions per {element}");
             results.insert((*id).to_owned(), json!(per));
             if id.starts_with("opentelemetry-parquet") {
                 profiles.insert((*id).to_owned(), callgrind::profile(&measured, batches * per_batch, PROFILE_TOP)?);
@@ -103,7 +112,7 @@ pub(crate) fn instructions(exes: &BTreeMap<String, PathBuf>, out: &Path, quick: 
 pub(crate) fn criterion(exes: &BTreeMap<String, PathBuf>, out: &Path, quick: bool) -> Result<Value> {
     let home = out.join("criterion");
     let _ = std::fs::remove_dir_all(&home);
-    progress("criterion: wall time of every case (spans, then metrics)");
+    progress("criterion: wall time of every case (spans, metrics, then logs)");
     let mut cmd = Command::new(exe(exes, "export"));
     cmd.arg("--bench").env("CRITERION_HOME", &home).current_dir(crate::root());
     if quick {
@@ -113,9 +122,11 @@ pub(crate) fn criterion(exes: &BTreeMap<String, PathBuf>, out: &Path, quick: boo
     }
     crate::run(&mut cmd)?;
     let mut groups = serde_json::Map::new();
-    for (group, dir, ids) in
-        [("spans", "spans_to_disk", &SPAN_CASES[..]), ("metrics", "metrics_to_disk", &METRIC_CASES[..])]
-    {
+    for (group, dir, ids) in [
+        ("spans", "spans_to_disk", &SPAN_CASES[..]),
+        ("metrics", "metrics_to_disk", &METRIC_CASES[..]),
+        ("logs", "logs_to_disk", &LOG_CASES[..]),
+    ] {
         let mut wall = serde_json::Map::new();
         for id in ids {
             let new = home.join(dir).join(id).join("new");

@@ -1,6 +1,6 @@
 //! What every benchmark binary shares: the workloads (spans from a real SDK tracer, collections
-//! of a real meter provider) and the ways of getting a batch onto disk ("sinks"): ours, and the
-//! OTLP file formats a Collector-style file exporter writes.
+//! of a real meter provider, log records of a real logger) and the ways of getting a batch onto
+//! disk ("sinks"): ours, and the OTLP file formats a Collector-style file exporter writes.
 
 // Each benchmark binary uses part of this.
 #![allow(dead_code)]
@@ -15,10 +15,12 @@ use std::pin::pin;
 use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::Duration;
 
+use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt as _, Tracer as _, TracerProvider as _};
 use opentelemetry::{Context, InstrumentationScope, KeyValue};
 use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::logs::{InMemoryLogExporter, SdkLogRecord, SdkLoggerProvider};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracer, SdkTracerProvider, Span, SpanData, SpanProcessor};
@@ -31,6 +33,8 @@ const SPANS_PER_TRACE: usize = 8;
 pub const FLUSH_EVERY: usize = 64;
 /// Metric series per collection: 250 attribute sets on each of 4 instruments.
 pub const SERIES: usize = 1000;
+/// Log records per exported batch (the batch log processor's default `max_export_batch_size`).
+pub const LOGS: usize = 512;
 
 /// Makes spans as an instrumented service does, with a tracer of a real SDK provider.
 pub struct SpanMaker {
@@ -180,6 +184,55 @@ pub fn make_metrics(pool: usize) -> Vec<ResourceMetrics> {
     provider.shutdown().expect("meter provider shutdown");
     assert_eq!(collections.len(), pool, "collections");
     collections
+}
+
+/// A batch of log records as a batch log processor holds them, with their loggers' scopes.
+pub type LogRecords = Vec<(SdkLogRecord, InstrumentationScope)>;
+
+/// `pool` batches of 512 log records emitted through a real logger provider, as an instrumented
+/// service's `tracing` events arrive through the appender: a message body, a severity, the
+/// module as target, 6 attributes (2 strings, 2 ints, a double, a bool); half inside a span (a
+/// trace context), every 16th an error with an event name.
+pub fn make_logs(pool: usize) -> Vec<LogRecords> {
+    const TARGETS: [&str; 4] = ["checkout::orders", "checkout::payments", "checkout::cart", "checkout::http"];
+    let exporter = InMemoryLogExporter::default();
+    let provider = SdkLoggerProvider::builder().with_simple_exporter(exporter.clone()).build();
+    let logger = provider.logger_with_scope(InstrumentationScope::builder("opentelemetry-appender-tracing").build());
+    for i in 0..pool * LOGS {
+        let mut record = logger.create_log_record();
+        let (severity, text) = if i % 16 == 5 { (Severity::Error, "ERROR") } else { (Severity::Info, "INFO") };
+        record.set_severity_number(severity);
+        record.set_severity_text(text);
+        record.set_target(TARGETS[i % TARGETS.len()]);
+        record.set_body(AnyValue::from(format!("order {} processed in {} ms", 10_000 + i * 7, i % 250)));
+        record.add_attributes([
+            ("http.route", AnyValue::from("/api/v1/orders/{id}")),
+            ("user.id", AnyValue::from(format!("user-{}", i % 997))),
+            ("http.response.status_code", AnyValue::Int(if i % 16 == 5 { 500 } else { 200 })),
+            ("app.cart.items", AnyValue::Int((i % 12) as i64)),
+            ("app.cart.total", AnyValue::Double(19.99 + i as f64 * 0.73)),
+            ("app.cache.hit", AnyValue::Boolean(i % 3 == 0)),
+        ]);
+        if i % 16 == 5 {
+            record.set_event_name("order.failed");
+        }
+        if i % 2 == 0 {
+            let trace = opentelemetry::trace::TraceId::from(0x5eed_0000_u128 + (i / 8) as u128);
+            let span = opentelemetry::trace::SpanId::from(0x100 + i as u64);
+            record.set_trace_context(trace, span, Some(opentelemetry::trace::TraceFlags::SAMPLED));
+        }
+        logger.emit(record);
+    }
+    let logs = exporter.get_emitted_logs().expect("captured logs");
+    provider.shutdown().expect("logger provider shutdown");
+    assert_eq!(logs.len(), pool * LOGS, "captured logs");
+    let mut logs = logs.into_iter().map(|l| (l.record, l.instrumentation));
+    (0..pool).map(|_| logs.by_ref().take(LOGS).collect()).collect()
+}
+
+/// A batch's records as the SDK lends them to an exporter (`LogBatch::new` takes this).
+pub fn log_refs(batch: &LogRecords) -> Vec<(&SdkLogRecord, &InstrumentationScope)> {
+    batch.iter().map(|(r, s)| (r, s)).collect()
 }
 
 /// Drives a future to completion on this thread; our exporter's is ready at once.

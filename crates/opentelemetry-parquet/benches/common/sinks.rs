@@ -5,11 +5,15 @@ use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use opentelemetry_parquet::{Config, OtlpLibrary, OtlpSpanExporter};
+use opentelemetry::InstrumentationScope;
+use opentelemetry_parquet::{Config, OtlpLibrary, OtlpLogExporter, OtlpSpanExporter};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
+use opentelemetry_proto::transform::logs::tonic::group_logs_by_resource_and_scope;
 use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
+use opentelemetry_sdk::logs::{LogBatch, LogExporter as _, SdkLogRecord};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter as _};
 use opentelemetry_sdk::Resource;
@@ -46,10 +50,11 @@ pub enum Flush {
     Untimed,
 }
 
-/// Our library with one exporter; only explicit flushes write.
+/// Our library with one exporter per signal; only explicit flushes write.
 pub struct Parquet {
     pub library: OtlpLibrary,
     exporter: OtlpSpanExporter,
+    log_exporter: OtlpLogExporter,
     dir: PathBuf,
     flush: Flush,
     unflushed: usize,
@@ -70,7 +75,8 @@ pub fn explicit_flush_config(dir: &Path) -> Config {
 impl Parquet {
     pub fn new(dir: &Path, flush: Flush) -> Parquet {
         let library = OtlpLibrary::new(explicit_flush_config(dir)).expect("library");
-        Parquet { exporter: library.span_exporter(), library, dir: dir.to_path_buf(), flush, unflushed: 0 }
+        let (exporter, log_exporter) = (library.span_exporter(), library.log_exporter());
+        Parquet { exporter, log_exporter, library, dir: dir.to_path_buf(), flush, unflushed: 0 }
     }
 
     fn exported(&mut self) {
@@ -127,6 +133,15 @@ impl ParquetInput for Vec<SpanData> {
 impl ParquetInput for &ResourceMetrics {
     fn export(self, to: &Parquet) {
         to.library.export_metrics_ref(self).expect("export");
+    }
+}
+
+/// A log batch as the SDK lends it (`common::log_refs`).
+pub type LogRefs<'a> = &'a [(&'a SdkLogRecord, &'a InstrumentationScope)];
+
+impl ParquetInput for LogRefs<'_> {
+    fn export(self, to: &Parquet) {
+        block_on(to.log_exporter.export(LogBatch::new(self))).expect("export");
     }
 }
 
@@ -226,9 +241,27 @@ impl Sink<&ResourceMetrics> for OtlpFile {
     }
 }
 
-/// Deletes everything inside `dir`.
+impl Sink<LogRefs<'_>> for OtlpFile {
+    fn write(&mut self, batch: LogRefs<'_>) {
+        let resource_logs = group_logs_by_resource_and_scope(LogBatch::new(batch), &self.resource);
+        self.append(&ExportLogsServiceRequest { resource_logs });
+    }
+    fn clear(&mut self) {
+        self.out = BufWriter::new(File::create(&self.path).expect("recreate file"));
+    }
+    fn disk_bytes(&self) -> Option<u64> {
+        Some(std::fs::metadata(&self.path).expect("file metadata").len())
+    }
+}
+
+/// Deletes what was written inside `dir`: the data, not a library's hidden files (`.writers/`),
+/// which its writer thread may still be updating after a flush returned (the retention pass
+/// after a cycle publishes the cycle's files there).
 pub fn clear_dir(dir: &Path) {
     for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
         let path = entry.path();
         if path.is_dir() {
             std::fs::remove_dir_all(&path).expect("remove dir");

@@ -4,10 +4,10 @@
 tables: same schema, same rows, every column.
 
 The Python side (``parity_python.py``) mirrors the example value for value. No span column is
-excluded: nothing the two SDKs record for these spans differs. Two log columns differ, each
-checked to the value: ``ScopeSchemaUrl`` (the Rust path stores the resource's schema URL there, as
-opentelemetry-proto's ``group_logs_by_resource_and_scope`` sends it; the Python path the scope's,
-as the Python OTLP encoder does), and ``EventName`` on SDKs before 1.35, which have no event names.
+excluded: nothing the two SDKs record for these spans differs. One log column differs, checked to
+the value: ``EventName`` on SDKs before 1.35, which have no event names. (Both paths store the
+scope's own schema URL, which opentelemetry-proto's ``group_logs_by_resource_and_scope``, the Rust
+OTLP exporter's grouping, would replace by the resource's.)
 """
 
 from __future__ import annotations
@@ -106,12 +106,11 @@ def test_rust_and_python_store_identical_logs(tmp_path: Path) -> None:
     assert rust.num_rows == python.num_rows == len(BODIES) + 2
     schema = pa.schema([f.with_type(int_times(f.type)) for f in rust.schema])
     rust_rows, python_rows = rust.cast(schema), python.cast(schema)
-    differing = {"ScopeSchemaUrl"} | (set() if EVENT_NAMES else {"EventName"})
+    differing = set() if EVENT_NAMES else {"EventName"}
     for name in rust.column_names:
         if name not in differing:
             assert rust_rows.column(name).to_pylist() == python_rows.column(name).to_pylist(), name
-    assert set(rust_rows.column("ScopeSchemaUrl").to_pylist()) == {"https://opentelemetry.io/schemas/1.26.0"}
-    assert set(python_rows.column("ScopeSchemaUrl").to_pylist()) == {"https://example.com/schemas/scope/1.0"}
+    assert set(rust_rows.column("ScopeSchemaUrl").to_pylist()) == {"https://example.com/schemas/scope/1.0"}
     events = [r for r in rust_rows.column("EventName").to_pylist() if r]
     assert events == ["payment.failed"]
     if not EVENT_NAMES:

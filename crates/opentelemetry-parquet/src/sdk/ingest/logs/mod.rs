@@ -88,7 +88,7 @@ impl<'a> PreparedSdkLogs<'a> {
                 _ => match by_name.entry(name) {
                     Entry::Occupied(e) => *e.get(),
                     Entry::Vacant(e) => {
-                        prepared.scopes.push(log_scope(name, scope, resource));
+                        prepared.scopes.push(log_scope(name, scope));
                         *e.insert(prepared.scopes.len() - 1)
                     }
                 },
@@ -156,11 +156,13 @@ impl<'a> PreparedSdkLogs<'a> {
 }
 
 /// The scope the OTLP exporter sends a record under (`group_logs_by_resource_and_scope`): named
-/// by the record's target when it has one, else by its logger's scope; with the version and
-/// attributes of the logger of the batch's first record of that name, and the resource's schema
-/// URL.
-fn log_scope(name: &str, scope: &otel::InstrumentationScope, resource: &ResourceInfo) -> ScopeInfo {
-    ScopeInfo { name: name.to_owned(), schema_url: resource.schema_url.clone(), ..scope_info(scope) }
+/// by the record's target when it has one, else by its logger's scope; with the version,
+/// attributes and schema URL of the logger of the batch's first record of that name. (That
+/// grouping sends the resource's schema URL as every scope's, losing the scope's own, which the
+/// single-record conversion, the span path and the Python SDK's exporter all send: the store
+/// keeps the scope's.)
+fn log_scope(name: &str, scope: &otel::InstrumentationScope) -> ScopeInfo {
+    ScopeInfo { name: name.to_owned(), ..scope_info(scope) }
 }
 
 /// Calls `f` with a record's scalar fields, set as the OTLP conversion sets them.

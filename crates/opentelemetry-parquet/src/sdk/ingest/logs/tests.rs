@@ -218,11 +218,11 @@ fn scopes_are_named_by_target_and_rendered_once_per_name() {
     ];
     let (scopes, runs) = prepare(&batch).unwrap();
     let names: Vec<_> = scopes.iter().map(|s| (s.name.as_str(), s.version.as_str())).collect();
-    // A name's version and attributes are those of its first record's logger; the schema URL is
-    // the resource's (as `group_logs_by_resource_and_scope` sends them).
+    // A name's version, attributes and schema URL are those of its first record's logger (the
+    // scope's own URL, where `group_logs_by_resource_and_scope` would send the resource's).
     assert_eq!(names, [("app::db", "1"), ("lib-b", "2")]);
     assert_eq!(scopes[0].attributes.get("lib"), Some("lib-a"));
-    assert!(scopes.iter().all(|s| s.schema_url == "https://resource"));
+    assert!(scopes.iter().all(|s| s.schema_url == "https://scope"));
     assert_eq!(runs, [(0, 2), (1, 1), (0, 2)]);
 }
 

@@ -6,12 +6,11 @@ use std::collections::BTreeMap;
 use arrow_array::RecordBatch;
 
 use crate::error::{OtlpError, Result};
-use crate::prepare::{PreparedLogs, PreparedMetrics, PreparedTraces};
-use crate::proto::collector::logs::v1::ExportLogsServiceRequest;
-use crate::proto::collector::trace::v1::ExportTraceServiceRequest;
+use crate::otlp_items::ItemsRequest;
+use crate::prepare::{PreparedItems, PreparedMetrics};
 use crate::proto::metrics::v1::metric::Data;
 use crate::size::MAX_CHUNK_BYTES;
-use crate::table::logs::{record_time, LogsBuilder};
+use crate::table::logs::LogsBuilder;
 use crate::table::metrics::{MetricKind, MetricsBuilder, RowContext};
 use crate::table::{Table, TableBuilder};
 use crate::time::Partition;
@@ -40,14 +39,15 @@ pub(crate) trait DeferredExport: Send + std::fmt::Debug {
 
 pub(crate) type Deferred = Box<dyn DeferredExport>;
 
-/// An owned OTLP request (`export_otlp_traces_owned`, `export_otlp_traces_bytes`).
+/// An owned OTLP traces or logs request (`export_otlp_traces_owned`, `export_otlp_logs_owned`
+/// and the `_bytes` variants).
 #[derive(Debug)]
-pub(crate) struct OtlpTracesExport {
-    pub(crate) request: ExportTraceServiceRequest,
-    pub(crate) prepared: PreparedTraces,
+pub(crate) struct OtlpItemsExport<R> {
+    pub(crate) request: R,
+    pub(crate) prepared: PreparedItems,
 }
 
-impl DeferredExport for OtlpTracesExport {
+impl<R: ItemsRequest> DeferredExport for OtlpItemsExport<R> {
     fn rows(&self) -> usize {
         self.prepared.rows.len()
     }
@@ -57,28 +57,7 @@ impl DeferredExport for OtlpTracesExport {
     }
 
     fn append_to(&self, buffer: &mut Buffer) -> usize {
-        buffer.append_otlp_traces(&self.request, &self.prepared)
-    }
-}
-
-/// An owned OTLP logs request (`export_otlp_logs_owned`, `export_otlp_logs_bytes`).
-#[derive(Debug)]
-pub(crate) struct OtlpLogsExport {
-    pub(crate) request: ExportLogsServiceRequest,
-    pub(crate) prepared: PreparedLogs,
-}
-
-impl DeferredExport for OtlpLogsExport {
-    fn rows(&self) -> usize {
-        self.prepared.rows.len()
-    }
-
-    fn bytes(&self) -> usize {
-        self.prepared.bytes + self.prepared.held
-    }
-
-    fn append_to(&self, buffer: &mut Buffer) -> usize {
-        buffer.append_otlp_logs(&self.request, &self.prepared)
+        buffer.append_otlp_items(&self.request, &self.prepared)
     }
 }
 
@@ -207,33 +186,13 @@ impl Buffer {
             .collect()
     }
 
-    /// Appends every span of an OTLP request; returns the rows added.
-    pub(crate) fn append_otlp_traces(
-        &mut self,
-        request: &ExportTraceServiceRequest,
-        prepared: &PreparedTraces,
-    ) -> usize {
+    /// Appends every span or log record of an OTLP request; returns the rows added.
+    pub(crate) fn append_otlp_items<R: ItemsRequest>(&mut self, request: &R, prepared: &PreparedItems) -> usize {
         let mut sizes = prepared.rows.iter();
-        for (rs, (resource, scopes)) in request.resource_spans.iter().zip(&prepared.resources) {
-            for (ss, scope) in rs.scope_spans.iter().zip(scopes) {
-                for span in &ss.spans {
-                    let bytes = sizes.next().copied().unwrap_or_default();
-                    self.traces(span.start_time_unix_nano, bytes).append_otlp(resource, scope, span);
-                }
-            }
-        }
-        prepared.rows.len()
-    }
-
-    /// Appends every log record of an OTLP request; returns the rows added.
-    pub(crate) fn append_otlp_logs(&mut self, request: &ExportLogsServiceRequest, prepared: &PreparedLogs) -> usize {
-        let mut sizes = prepared.rows.iter();
-        for (rl, (resource, scopes)) in request.resource_logs.iter().zip(&prepared.resources) {
-            for (sl, scope) in rl.scope_logs.iter().zip(scopes) {
-                for record in &sl.log_records {
-                    let bytes = sizes.next().copied().unwrap_or_default();
-                    let time = record_time(record.time_unix_nano, record.observed_time_unix_nano);
-                    self.logs(time, bytes).append_otlp(resource, scope, record);
+        for (group, (resource, scopes)) in request.resources().iter().zip(&prepared.resources) {
+            for (scoped, scope) in R::scopes(group).iter().zip(scopes) {
+                for item in R::items(scoped) {
+                    R::append(self, resource, scope, item, sizes.next().copied().unwrap_or_default());
                 }
             }
         }

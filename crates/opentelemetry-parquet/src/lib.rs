@@ -44,6 +44,7 @@ mod library;
 mod lifecycle;
 pub mod logs;
 pub mod metrics;
+mod otlp_items;
 mod prepare;
 mod reader;
 mod retention;

@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use prost::Message as _;
 
-use crate::buffer::{Deferred, OtlpLogsExport, OtlpTracesExport};
+use crate::buffer::{Deferred, OtlpItemsExport};
 use crate::config::Config;
 use crate::error::{OtlpError, Result};
 use crate::lifecycle::Handle;
-use crate::prepare::{PreparedLogs, PreparedMetrics, PreparedTraces};
+use crate::prepare::{PreparedItems, PreparedMetrics};
 use crate::proto::collector::logs::v1::ExportLogsServiceRequest;
 use crate::proto::collector::metrics::v1::ExportMetricsServiceRequest;
 use crate::proto::collector::trace::v1::ExportTraceServiceRequest;
@@ -147,7 +147,7 @@ impl OtlpLibrary {
     /// As [`export_traces`](Self::export_traces).
     pub fn export_otlp_traces(&self, request: &impl OtlpTracesRequest) -> Result<usize> {
         let request = request.current()?;
-        self.export_prepared(|| PreparedTraces::new(&request), |p| p.bytes, |b, p| b.append_otlp_traces(&request, p))
+        self.export_prepared(|| PreparedItems::new(&*request), |p| p.bytes, |b, p| b.append_otlp_items(&*request, p))
     }
 
     /// As [`export_otlp_traces`](Self::export_otlp_traces), taking the request: it is validated
@@ -159,8 +159,8 @@ impl OtlpLibrary {
     pub fn export_otlp_traces_owned(&self, request: impl OtlpTracesRequest) -> Result<usize> {
         let request = request.into_current()?;
         self.export_deferred(|| {
-            let prepared = PreparedTraces::new(&request)?;
-            Ok(Box::new(OtlpTracesExport { request, prepared }))
+            let prepared = PreparedItems::new(&request)?;
+            Ok(Box::new(OtlpItemsExport { request, prepared }))
         })
     }
 
@@ -204,7 +204,7 @@ impl OtlpLibrary {
     /// As [`export_traces`](Self::export_traces).
     pub fn export_otlp_logs(&self, request: &impl OtlpLogsRequest) -> Result<usize> {
         let request = request.current()?;
-        self.export_prepared(|| PreparedLogs::new(&request), |p| p.bytes, |b, p| b.append_otlp_logs(&request, p))
+        self.export_prepared(|| PreparedItems::new(&*request), |p| p.bytes, |b, p| b.append_otlp_items(&*request, p))
     }
 
     /// As [`export_otlp_logs`](Self::export_otlp_logs), taking the request (see
@@ -215,8 +215,8 @@ impl OtlpLibrary {
     pub fn export_otlp_logs_owned(&self, request: impl OtlpLogsRequest) -> Result<usize> {
         let request = request.into_current()?;
         self.export_deferred(|| {
-            let prepared = PreparedLogs::new(&request)?;
-            Ok(Box::new(OtlpLogsExport { request, prepared }))
+            let prepared = PreparedItems::new(&request)?;
+            Ok(Box::new(OtlpItemsExport { request, prepared }))
         })
     }
 

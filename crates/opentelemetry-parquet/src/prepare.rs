@@ -4,9 +4,8 @@
 
 use crate::buffer::{builder_bytes, otlp_kind, otlp_times};
 use crate::error::{OtlpError, Result};
-use crate::proto::collector::logs::v1::ExportLogsServiceRequest;
+use crate::otlp_items::ItemsRequest;
 use crate::proto::collector::metrics::v1::ExportMetricsServiceRequest;
-use crate::proto::collector::trace::v1::ExportTraceServiceRequest;
 use crate::proto::common::v1::InstrumentationScope;
 use crate::proto::metrics::v1::metric::Data;
 use crate::proto::resource::v1::Resource;
@@ -64,23 +63,21 @@ pub(crate) fn scopes_for(runs: &[(ScopeInfo, usize)]) -> impl Iterator<Item = &S
     runs.iter().flat_map(|(scope, run)| std::iter::repeat_n(scope, *run))
 }
 
-/// An OTLP traces request validated, with its resources and scopes rendered (one per
-/// `ResourceSpans` and `ScopeSpans`, in the request's order) and every row measured (outside
-/// the buffer lock).
+/// An OTLP traces or logs request validated, with its resources and scopes rendered (one per
+/// resource and scope group, in the request's order) and every row measured (outside the buffer
+/// lock).
 #[derive(Debug)]
-pub(crate) struct PreparedTraces {
+pub(crate) struct PreparedItems {
     pub(crate) resources: Vec<(ResourceInfo, Vec<ScopeInfo>)>,
     pub(crate) rows: Vec<usize>,
     /// The bytes the request adds to the buffer, at most.
     pub(crate) bytes: usize,
     /// The memory the request itself takes, counted on top of `bytes` while the buffer holds
-    /// it as it came (`export_otlp_traces_owned`).
+    /// it as it came (`export_otlp_traces_owned`, `export_otlp_logs_owned`).
     pub(crate) held: usize,
 }
 
-const TRACES_REQUEST: &str = "ExportTraceServiceRequest";
 const METRICS_REQUEST: &str = "ExportMetricsServiceRequest";
-const LOGS_REQUEST: &str = "ExportLogsServiceRequest";
 
 /// Validates (nesting) and renders a resource.
 fn otlp_resource(resource: Option<&Resource>, schema_url: &str, message: &'static str) -> Result<ResourceInfo> {
@@ -98,28 +95,30 @@ fn otlp_scope(scope: Option<&InstrumentationScope>, schema_url: &str, message: &
     Ok(ScopeInfo::from_otlp(scope, schema_url))
 }
 
-impl PreparedTraces {
-    pub(crate) fn new(req: &ExportTraceServiceRequest) -> Result<Self> {
+impl PreparedItems {
+    pub(crate) fn new<R: ItemsRequest>(req: &R) -> Result<Self> {
         let mut tally = Tally::default();
         let mut held = 0;
-        let mut resources = Vec::with_capacity(req.resource_spans.len());
-        for rs in &req.resource_spans {
-            let resource = otlp_resource(rs.resource.as_ref(), &rs.schema_url, TRACES_REQUEST)?;
-            let mut scopes = Vec::with_capacity(rs.scope_spans.len());
-            for ss in &rs.scope_spans {
-                let scope = otlp_scope(ss.scope.as_ref(), &ss.schema_url, TRACES_REQUEST)?;
+        let mut resources = Vec::with_capacity(req.resources().len());
+        for group in req.resources() {
+            let (resource, schema_url) = R::resource(group);
+            let resource = otlp_resource(resource, schema_url, R::MESSAGE)?;
+            let mut scopes = Vec::with_capacity(R::scopes(group).len());
+            for scoped in R::scopes(group) {
+                let (scope, schema_url) = R::scope(scoped);
+                let scope = otlp_scope(scope, schema_url, R::MESSAGE)?;
                 let shared = resource.bytes() + scope.bytes();
-                for span in &ss.spans {
-                    let bytes = size::otlp_span(span).map_err(decode_error(TRACES_REQUEST))?;
-                    tally.row(Table::Traces, span.start_time_unix_nano, bytes + shared)?;
-                    held += size::otlp_span_held(span, bytes);
+                for item in R::items(scoped) {
+                    let bytes = R::measure(item).map_err(decode_error(R::MESSAGE))?;
+                    tally.row(R::TABLE, R::time(item), bytes + shared)?;
+                    held += R::held(item, bytes);
                 }
                 scopes.push(scope);
             }
             resources.push((resource, scopes));
         }
         let (rows, bytes) = tally.finish();
-        Ok(PreparedTraces { resources, rows, bytes, held })
+        Ok(PreparedItems { resources, rows, bytes, held })
     }
 }
 
@@ -162,43 +161,5 @@ impl<'a> PreparedMetrics<'a> {
         }
         let (rows, bytes) = tally.finish();
         Ok(PreparedMetrics { resources, rows, bytes })
-    }
-}
-
-/// An OTLP logs request validated, with its resources and scopes rendered and every row
-/// measured (as [`PreparedTraces`]).
-#[derive(Debug)]
-pub(crate) struct PreparedLogs {
-    pub(crate) resources: Vec<(ResourceInfo, Vec<ScopeInfo>)>,
-    pub(crate) rows: Vec<usize>,
-    /// The bytes the request adds to the buffer, at most.
-    pub(crate) bytes: usize,
-    /// The memory the request itself takes while the buffer holds it as it came.
-    pub(crate) held: usize,
-}
-
-impl PreparedLogs {
-    pub(crate) fn new(req: &ExportLogsServiceRequest) -> Result<Self> {
-        let mut tally = Tally::default();
-        let mut held = 0;
-        let mut resources = Vec::with_capacity(req.resource_logs.len());
-        for rl in &req.resource_logs {
-            let resource = otlp_resource(rl.resource.as_ref(), &rl.schema_url, LOGS_REQUEST)?;
-            let mut scopes = Vec::with_capacity(rl.scope_logs.len());
-            for sl in &rl.scope_logs {
-                let scope = otlp_scope(sl.scope.as_ref(), &sl.schema_url, LOGS_REQUEST)?;
-                let shared = resource.bytes() + scope.bytes();
-                for record in &sl.log_records {
-                    let bytes = size::otlp_log(record).map_err(decode_error(LOGS_REQUEST))?;
-                    let time = crate::table::logs::record_time(record.time_unix_nano, record.observed_time_unix_nano);
-                    tally.row(Table::Logs, time, bytes + shared)?;
-                    held += size::otlp_log_held(record, bytes);
-                }
-                scopes.push(scope);
-            }
-            resources.push((resource, scopes));
-        }
-        let (rows, bytes) = tally.finish();
-        Ok(PreparedLogs { resources, rows, bytes, held })
     }
 }

@@ -249,7 +249,7 @@ METHOD = """## Method
 def main() -> None:
     results_path, out_dir = Path(sys.argv[1]), Path(sys.argv[2])
     results = json.loads(results_path.read_text())
-    spans, metrics = Group(results, "spans"), Group(results, "metrics")
+    spans, metrics, logs = Group(results, "spans"), Group(results, "metrics"), Group(results, "logs")
     charts = out_dir / "charts"
     labelled: Callable[[dict[str, float]], dict[str, float | None]] = lambda d: {  # noqa: E731
         label: d[case] for case, label in LABELS.items() if case in d
@@ -301,7 +301,7 @@ def main() -> None:
     text = f"""# Benchmark report
 
 {quick}Written by `cargo xtask bench` (`just bench`) from `results.json`; every ratio is
-measured side by side in this one run. The issue is issue 7 ("Performance").
+measured side by side in this one run. Issue 7 ("Performance") set the targets; issue 9 added logs.
 
 {machine_table(results)}
 
@@ -327,6 +327,15 @@ Collections of 1,000 series (250 attribute sets on each of 4 instruments), flush
 {metrics.table("data point")}
 
 {chart_links[2]}
+
+## Rust logs
+
+512-record batches from a real `SdkLoggerProvider`, shaped like `tracing` events through the
+appender (a message body, a target, 6 attributes, half inside a span), made durable on disk
+(fsync) unless the row says otherwise; the OTLP protobuf case writes what
+`opentelemetry-otlp` would send (`group_logs_by_resource_and_scope`). "vs ours" as for spans.
+
+{logs.table("log record")}
 
 ## Allocations per export
 

@@ -26,8 +26,14 @@ pub(crate) fn keep_test_stores() -> Result<PathBuf> {
 
 /// The fuzz crate (outside the workspace) and its targets.
 const FUZZ_DIR: &str = "crates/opentelemetry-parquet/fuzz";
-const FUZZ_TARGETS: [&str; 5] =
-    ["otlp_traces_bytes", "otlp_metrics_bytes", "otlp_logs_bytes", "python_batch_traces", "python_batch_metrics"];
+const FUZZ_TARGETS: [&str; 6] = [
+    "otlp_traces_bytes",
+    "otlp_metrics_bytes",
+    "otlp_logs_bytes",
+    "python_batch_traces",
+    "python_batch_metrics",
+    "python_batch_logs",
+];
 
 /// `cargo xtask fuzz`: every cargo-fuzz target for a bounded time, starting from the committed
 /// seed corpus (new inputs go to `target/fuzz-corpus/<target>`, crashes to the fuzz crate's

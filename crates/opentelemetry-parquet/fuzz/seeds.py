@@ -23,7 +23,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, Status, StatusCode
 
-from opentelemetry.exporter.parquet._encoding import encode_metrics, encode_spans
+from opentelemetry.exporter.parquet._encoding import encode_spans
+from opentelemetry.exporter.parquet._log_encoding import encode_logs
+from opentelemetry.exporter.parquet._metric_encoding import encode_metrics
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 
@@ -84,7 +86,9 @@ def main() -> None:
     metric_sets = metrics()
     write("otlp_traces_bytes", [otlp_spans(s).SerializeToString() for s in span_sets])  # type: ignore[arg-type]
     write("otlp_metrics_bytes", [otlp_metrics(m).SerializeToString() for m in metric_sets])  # type: ignore[arg-type]
-    write("otlp_logs_bytes", [otlp_logs(batch).SerializeToString() for batch in logs()])  # type: ignore[arg-type]
+    log_sets = logs()
+    write("otlp_logs_bytes", [otlp_logs(batch).SerializeToString() for batch in log_sets])  # type: ignore[arg-type]
+    write("python_batch_logs", [encode_logs(batch) for batch in log_sets])
     write("python_batch_traces", [encode_spans(s) for s in span_sets])  # type: ignore[arg-type]
     write("python_batch_metrics", [encode_metrics(m) for m in metric_sets])  # type: ignore[arg-type]
 

@@ -1,9 +1,14 @@
-//! `opentelemetry-parquet`: look inside a store written by the `opentelemetry-parquet` crate.
+//! `opentelemetry-parquet`: look inside a store written by the `opentelemetry-parquet` crate,
+//! and serve an OTLP endpoint that writes one.
 //!
 //! ```text
 //! opentelemetry-parquet inspect [DIR] [--rows N]   tables, files, row counts, sample rows
 //! opentelemetry-parquet schema TABLE               the columns of a table
+//! opentelemetry-parquet serve [--output-dir DIR] [--grpc ADDR|off] [--http ADDR|off]
+//!                                                  OTLP/gRPC (4317) and OTLP/HTTP (4318) into a store
 //! ```
+
+mod serve;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -14,7 +19,11 @@ use clap::{Parser, Subcommand};
 use opentelemetry_parquet::{read_file, StoreReader, Table};
 
 #[derive(Debug, Parser)]
-#[command(name = "opentelemetry-parquet", version, about = "Inspect an opentelemetry-parquet store")]
+#[command(
+    name = "opentelemetry-parquet",
+    version,
+    about = "Inspect an opentelemetry-parquet store, or serve an OTLP endpoint that writes one"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -32,11 +41,14 @@ enum Command {
         rows: usize,
     },
     /// Print the columns of a table (traces, metrics_gauge, metrics_sum, metrics_histogram,
-    /// metrics_exponential_histogram, metrics_summary).
+    /// metrics_exponential_histogram, metrics_summary, logs).
     Schema {
         /// The table.
         table: String,
     },
+    /// Receive OTLP (gRPC and HTTP, traces, metrics and logs) from any OpenTelemetry program and
+    /// store it; Ctrl-C or SIGTERM flushes and exits.
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +64,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Inspect { dir, rows } => print!("{}", inspect(&dir, rows)?),
+        Command::Serve(args) => serve::run(args)?,
         Command::Schema { table } => {
             let table = Table::ALL
                 .into_iter()

@@ -1,0 +1,163 @@
+//! `opentelemetry-parquet serve`: an OTLP endpoint (gRPC and HTTP) that stores what any
+//! OpenTelemetry program sends into one [`OtlpLibrary`].
+//!
+//! A request is acknowledged only once it is in the library's buffer; one the library refuses
+//! stores nothing and gets the OTLP answer that tells the client whether to retry (see
+//! [`ingest::Refusal`]). On Ctrl-C or SIGTERM both listeners stop accepting, finish the
+//! requests in flight, and the library flushes before the command exits 0.
+
+mod grpc;
+mod http;
+mod ingest;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+use opentelemetry_parquet::{Config, OtlpLibrary};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// The largest request accepted (compressed and decompressed), beyond which HTTP answers 413
+/// and gRPC `RESOURCE_EXHAUSTED` (the OTLP exporters send a few MiB at most).
+pub(crate) const DEFAULT_MAX_REQUEST_BYTES: usize = 64 << 20;
+
+/// `serve`'s options.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ServeArgs {
+    /// The store's directory (default: $OTEL_PARQUET_OUTPUT_DIR, else ./otel-data). The other
+    /// storage options come from the same OTEL_PARQUET_* variables as in the library.
+    #[arg(long)]
+    pub(crate) output_dir: Option<PathBuf>,
+    /// The OTLP/gRPC listener's address, or `off`.
+    #[arg(long, default_value = "127.0.0.1:4317")]
+    pub(crate) grpc: String,
+    /// The OTLP/HTTP listener's address, or `off`.
+    #[arg(long, default_value = "127.0.0.1:4318")]
+    pub(crate) http: String,
+    /// The largest request body accepted, in bytes.
+    #[arg(long, default_value_t = DEFAULT_MAX_REQUEST_BYTES)]
+    pub(crate) max_request_bytes: usize,
+}
+
+/// A listener's address, or `None` for `off`.
+fn listen_address(value: &str, flag: &str) -> Result<Option<SocketAddr>> {
+    if value.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    value.parse().map(Some).with_context(|| format!("--{flag} {value:?} is neither an address (host:port) nor `off`"))
+}
+
+/// A running server: its bound addresses, and the handle that stops it.
+pub(crate) struct Server {
+    pub(crate) grpc: Option<SocketAddr>,
+    pub(crate) http: Option<SocketAddr>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<Result<()>>>,
+    library: OtlpLibrary,
+}
+
+impl Server {
+    /// Binds the listeners and starts serving into `library`.
+    pub(crate) async fn start(args: &ServeArgs, library: OtlpLibrary) -> Result<Server> {
+        let grpc_address = listen_address(&args.grpc, "grpc")?;
+        let http_address = listen_address(&args.http, "http")?;
+        anyhow::ensure!(grpc_address.is_some() || http_address.is_some(), "both listeners are off: nothing to serve");
+        let (stop, stopped) = watch::channel(false);
+        let mut tasks = Vec::new();
+        let mut bound = (None, None);
+        if let Some(address) = grpc_address {
+            let listener =
+                TcpListener::bind(address).await.with_context(|| format!("binding the gRPC listener to {address}"))?;
+            bound.0 = Some(listener.local_addr()?);
+            let routes = grpc::routes(grpc::Grpc { library: library.clone() }, args.max_request_bytes);
+            let mut stopped = stopped.clone();
+            tasks.push(tokio::spawn(async move {
+                tonic::transport::Server::builder()
+                    .add_routes(routes)
+                    .serve_with_incoming_shutdown(tonic::transport::server::TcpIncoming::from(listener), async move {
+                        let _ = stopped.wait_for(|s| *s).await;
+                    })
+                    .await
+                    .context("the gRPC listener failed")
+            }));
+        }
+        if let Some(address) = http_address {
+            let listener =
+                TcpListener::bind(address).await.with_context(|| format!("binding the HTTP listener to {address}"))?;
+            bound.1 = Some(listener.local_addr()?);
+            let app = http::router(http::Http { library: library.clone(), max_body_bytes: args.max_request_bytes });
+            let mut stopped = stopped.clone();
+            tasks.push(tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = stopped.wait_for(|s| *s).await;
+                    })
+                    .await
+                    .context("the HTTP listener failed")
+            }));
+        }
+        Ok(Server { grpc: bound.0, http: bound.1, stop, tasks, library })
+    }
+
+    /// Stops accepting, waits for the requests in flight, then flushes and shuts the library down.
+    pub(crate) async fn stop(self) -> Result<()> {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            task.await.context("a listener task panicked")??;
+        }
+        let library = self.library;
+        tokio::task::spawn_blocking(move || library.shutdown()).await?.context("flushing the store")?;
+        Ok(())
+    }
+}
+
+/// Resolves when the process is asked to stop (Ctrl-C, or SIGTERM where there are signals).
+async fn termination() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// `opentelemetry-parquet serve`.
+pub(crate) fn run(args: ServeArgs) -> Result<()> {
+    let mut builder = Config::builder().with_env()?;
+    if let Some(dir) = &args.output_dir {
+        builder = builder.output_dir(dir);
+    }
+    let library = OtlpLibrary::new(builder.build()?)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let server = Server::start(&args, library.clone()).await?;
+        let dir = library.config().output_dir().display().to_string();
+        for (name, address, hint) in [
+            ("OTLP/gRPC", server.grpc, ""),
+            ("OTLP/HTTP", server.http, " (/v1/traces, /v1/metrics, /v1/logs; /health)"),
+        ] {
+            if let Some(address) = address {
+                eprintln!("serve: {name} on {address}{hint}");
+            }
+        }
+        eprintln!("serve: storing into {dir}; Ctrl-C or SIGTERM stops, flushing first");
+        termination().await;
+        eprintln!("serve: stopping: finishing the requests in flight and flushing");
+        server.stop().await?;
+        eprintln!("serve: stopped; everything acknowledged is in {dir}");
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 /// The largest request accepted (compressed and decompressed), beyond which HTTP answers 413
-/// and gRPC `RESOURCE_EXHAUSTED` (the OTLP exporters send a few MiB at most).
+/// and gRPC `OUT_OF_RANGE` (the OTLP exporters send a few MiB at most).
 pub(crate) const DEFAULT_MAX_REQUEST_BYTES: usize = 64 << 20;
 
 /// `serve`'s options.

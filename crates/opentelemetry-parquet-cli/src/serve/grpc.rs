@@ -63,6 +63,22 @@ impl LogsService for Grpc {
     }
 }
 
+/// tonic answers a message that does not decode (malformed protobuf, or nested past prost's
+/// recursion limit) with `INTERNAL`; OTLP asks for `INVALID_ARGUMENT`, which tells the client
+/// not to retry. The answer is trailers-only, so its status is in the response headers.
+async fn malformed_is_invalid_argument(mut response: axum::response::Response) -> axum::response::Response {
+    let headers = response.headers_mut();
+    let internal = headers.get("grpc-status").is_some_and(|s| s == "13");
+    let undecodable = headers
+        .get("grpc-message")
+        .and_then(|m| m.to_str().ok())
+        .is_some_and(|m| m.starts_with("failed%20to%20decode") || m.starts_with("failed to decode"));
+    if internal && undecodable {
+        headers.insert("grpc-status", axum::http::HeaderValue::from_static("3"));
+    }
+    response
+}
+
 /// The router of the three services, each accepting messages up to `max_message_bytes`.
 pub(crate) fn routes(grpc: Grpc, max_message_bytes: usize) -> tonic::service::Routes {
     let traces = TraceServiceServer::new(grpc.clone())
@@ -74,5 +90,6 @@ pub(crate) fn routes(grpc: Grpc, max_message_bytes: usize) -> tonic::service::Ro
     let logs = LogsServiceServer::new(grpc)
         .accept_compressed(CompressionEncoding::Gzip)
         .max_decoding_message_size(max_message_bytes);
-    tonic::service::Routes::new(traces).add_service(metrics).add_service(logs)
+    let router = tonic::service::Routes::new(traces).add_service(metrics).add_service(logs).into_axum_router();
+    router.layer(axum::middleware::map_response(malformed_is_invalid_argument)).into()
 }

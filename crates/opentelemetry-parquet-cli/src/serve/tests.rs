@@ -260,6 +260,10 @@ async fn bad_requests_are_refused_with_the_otlp_status_and_store_nothing() {
     let refused = client.export(logs(nested(opentelemetry_parquet::MAX_VALUE_DEPTH + 8))).await.unwrap_err();
     assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
 
+    // gRPC: a message nested past what protobuf decoding takes is INVALID_ARGUMENT too.
+    let refused = client.export(logs(nested(200))).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
+
     // gRPC: a message over the limit.
     let refused = client.export(logs(text(&"x".repeat(10_000)))).await.unwrap_err();
     assert_eq!(refused.code(), tonic::Code::OutOfRange, "{refused:?}");

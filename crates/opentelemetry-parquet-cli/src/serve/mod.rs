@@ -6,6 +6,7 @@
 //! [`ingest::Refusal`]). On Ctrl-C or SIGTERM both listeners stop accepting, finish the
 //! requests in flight, and the library flushes before the command exits 0.
 
+mod auth;
 mod grpc;
 mod http;
 mod ingest;
@@ -38,6 +39,10 @@ pub(crate) struct ServeArgs {
     /// The largest request body accepted, in bytes.
     #[arg(long, default_value_t = DEFAULT_MAX_REQUEST_BYTES)]
     pub(crate) max_request_bytes: usize,
+    /// Accept only requests with `Authorization: Bearer <TOKEN>` (the OTLP exporters send it with
+    /// `OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer <TOKEN>"`).
+    #[arg(long, env = "OTEL_PARQUET_SERVE_BEARER_TOKEN", hide_env_values = true)]
+    pub(crate) bearer_token: Option<String>,
 }
 
 /// A listener's address, or `None` for `off`.
@@ -70,7 +75,13 @@ impl Server {
             let listener =
                 TcpListener::bind(address).await.with_context(|| format!("binding the gRPC listener to {address}"))?;
             bound.0 = Some(listener.local_addr()?);
-            let routes = grpc::routes(grpc::Grpc { library: library.clone() }, args.max_request_bytes);
+            let mut router =
+                grpc::routes(grpc::Grpc { library: library.clone() }, args.max_request_bytes).into_axum_router();
+            if let Some(token) = &args.bearer_token {
+                let token = auth::Token(token.as_str().into());
+                router = router.layer(axum::middleware::from_fn_with_state(token, auth::grpc));
+            }
+            let routes = tonic::service::Routes::from(router);
             let mut stopped = stopped.clone();
             tasks.push(tokio::spawn(async move {
                 tonic::transport::Server::builder()
@@ -86,7 +97,11 @@ impl Server {
             let listener =
                 TcpListener::bind(address).await.with_context(|| format!("binding the HTTP listener to {address}"))?;
             bound.1 = Some(listener.local_addr()?);
-            let app = http::router(http::Http { library: library.clone(), max_body_bytes: args.max_request_bytes });
+            let mut app = http::router(http::Http { library: library.clone(), max_body_bytes: args.max_request_bytes });
+            if let Some(token) = &args.bearer_token {
+                let token = auth::Token(token.as_str().into());
+                app = app.layer(axum::middleware::from_fn_with_state(token, auth::http));
+            }
             let mut stopped = stopped.clone();
             tasks.push(tokio::spawn(async move {
                 axum::serve(listener, app)

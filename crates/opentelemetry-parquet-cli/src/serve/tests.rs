@@ -111,8 +111,13 @@ fn nested(depth: usize) -> AnyValue {
 /// A server on ephemeral loopback ports over a fresh store.
 async fn start(dir: &std::path::Path, max_request_bytes: usize) -> (Server, OtlpLibrary) {
     let library = OtlpLibrary::new(Config::builder().output_dir(dir).build().unwrap()).unwrap();
-    let args =
-        ServeArgs { output_dir: None, grpc: "127.0.0.1:0".into(), http: "127.0.0.1:0".into(), max_request_bytes };
+    let args = ServeArgs {
+        output_dir: None,
+        grpc: "127.0.0.1:0".into(),
+        http: "127.0.0.1:0".into(),
+        max_request_bytes,
+        bearer_token: None,
+    };
     (Server::start(&args, library.clone()).await.unwrap(), library)
 }
 
@@ -278,4 +283,46 @@ async fn bad_requests_are_refused_with_the_otlp_status_and_store_nothing() {
 
     server.stop().await.unwrap();
     assert!(log_bodies(dir.path()).is_empty(), "nothing refused was stored");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_bearer_token_only_requests_carrying_it_are_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let library = OtlpLibrary::new(Config::builder().output_dir(dir.path()).build().unwrap()).unwrap();
+    let args = ServeArgs {
+        output_dir: None,
+        grpc: "127.0.0.1:0".into(),
+        http: "127.0.0.1:0".into(),
+        max_request_bytes: 1 << 20,
+        bearer_token: Some("s3cret".into()),
+    };
+    let server = Server::start(&args, library).await.unwrap();
+    let url = format!("http://{}/v1/logs", server.http.unwrap());
+    let send = |authorization: Option<&'static str>, body: &str| {
+        let mut request = reqwest::Client::new()
+            .post(url.clone())
+            .header("content-type", "application/x-protobuf")
+            .body(logs(text(body)).encode_to_vec());
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        request.send()
+    };
+    assert_eq!(send(None, "anonymous").await.unwrap().status(), 401);
+    assert_eq!(send(Some("Bearer wrong"), "wrong").await.unwrap().status(), 401);
+    assert_eq!(send(Some("Basic s3cret"), "basic").await.unwrap().status(), 401);
+    assert_eq!(send(Some("Bearer s3cret"), "allowed").await.unwrap().status(), 200);
+    let health = reqwest::get(format!("http://{}/health", server.http.unwrap())).await.unwrap();
+    assert_eq!(health.status(), 200, "the health endpoint needs no token");
+
+    let endpoint = format!("http://{}", server.grpc.unwrap());
+    let mut client = LogsServiceClient::connect(endpoint).await.unwrap();
+    let refused = client.export(logs(text("anonymous grpc"))).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+    let mut request = tonic::Request::new(logs(text("allowed grpc")));
+    request.metadata_mut().insert("authorization", "Bearer s3cret".parse().unwrap());
+    client.export(request).await.unwrap();
+
+    server.stop().await.unwrap();
+    assert_eq!(log_bodies(dir.path()), ["allowed grpc", "allowed"].map(text));
 }

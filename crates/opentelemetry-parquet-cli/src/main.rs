@@ -6,8 +6,11 @@
 //! opentelemetry-parquet schema TABLE               the columns of a table
 //! opentelemetry-parquet serve [--output-dir DIR] [--grpc ADDR|off] [--http ADDR|off]
 //!                                                  OTLP/gRPC (4317) and OTLP/HTTP (4318) into a store
+//! opentelemetry-parquet replay DIR --endpoint URL [--protocol grpc|http/protobuf]
+//!                                                  a store sent as OTLP to any endpoint
 //! ```
 
+mod replay;
 mod serve;
 
 use std::path::{Path, PathBuf};
@@ -49,6 +52,9 @@ enum Command {
     /// Receive OTLP (gRPC and HTTP, traces, metrics and logs) from any OpenTelemetry program and
     /// store it; Ctrl-C or SIGTERM flushes and exits.
     Serve(serve::ServeArgs),
+    /// Send a store as OTLP to an endpoint (a Collector, Jaeger, a vendor, another `serve`), in
+    /// batches, retrying what the endpoint asks to be retried.
+    Replay(replay::ReplayArgs),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +71,7 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Inspect { dir, rows } => print!("{}", inspect(&dir, rows)?),
         Command::Serve(args) => serve::run(args)?,
+        Command::Replay(args) => replay::run(args)?,
         Command::Schema { table } => {
             let table = Table::ALL
                 .into_iter()

@@ -69,14 +69,21 @@ def test_export_and_flush_run_without_the_gil(counter: Counter, store: Path) -> 
     data = dumps(batch(spans))
     # 50,000 spans are counted as their rows and as the request held until the writer takes it.
     library = open_library(store, max_buffer_bytes=512 << 20)
+    # The scheduler may not hand the GIL to the counter within one short call: a call passes when
+    # the counter keeps up in any of three tries (a call that held the GIL would fail all three).
+    seen: dict[str, list[tuple[int, int]]] = {"export_traces": [], "flush": []}
+    exported: list[int] = []
     try:
-        exported: list[int] = []
-        during, baseline = progress(counter, lambda: exported.append(library.export_traces(data)))
-        assert exported == [SPANS]
-        assert during >= baseline // 4, f"counter advanced {during} during export_traces, {baseline} while sleeping"
-
-        during, baseline = progress(counter, library.flush)
-        assert during >= baseline // 4, f"counter advanced {during} during flush, {baseline} while sleeping"
+        for _ in range(3):
+            seen["export_traces"].append(progress(counter, lambda: exported.append(library.export_traces(data))))
+            seen["flush"].append(progress(counter, library.flush))
+            if all(any(during >= baseline // 4 for during, baseline in tries) for tries in seen.values()):
+                break
     finally:
         library.shutdown()
-    assert len(rows(store, "traces")) == SPANS
+    for call, tries in seen.items():
+        assert any(during >= baseline // 4 for during, baseline in tries), (
+            f"the counter advanced (during {call}, during an equally long sleep): {tries}"
+        )
+    assert exported == [SPANS] * len(seen["flush"])
+    assert len(rows(store, "traces")) == SPANS * len(seen["flush"])

@@ -90,11 +90,11 @@ fn encoding_of(headers: &HeaderMap) -> Option<Encoding> {
     }
 }
 
-/// The body, gunzipped when `Content-Encoding: gzip`, never larger than `limit`.
-fn body_of(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Vec<u8>, (StatusCode, String)> {
+/// The body (as it came, or gunzipped when `Content-Encoding: gzip`), never larger than `limit`.
+fn body_of(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Bytes, (StatusCode, String)> {
     let encoding = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("identity");
     match encoding.trim().to_ascii_lowercase().as_str() {
-        "identity" | "" => Ok(body.to_vec()),
+        "identity" | "" => Ok(body),
         "gzip" => {
             let mut out = Vec::new();
             let read = flate2::read::GzDecoder::new(&body[..]).take(limit as u64 + 1).read_to_end(&mut out);
@@ -103,7 +103,7 @@ fn body_of(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Vec<u8>, (S
                 Ok(n) if n > limit => {
                     Err((StatusCode::PAYLOAD_TOO_LARGE, format!("the request decompresses to more than {limit} bytes")))
                 }
-                Ok(_) => Ok(out),
+                Ok(_) => Ok(Bytes::from(out)),
             }
         }
         other => {

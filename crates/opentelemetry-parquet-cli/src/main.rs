@@ -12,6 +12,8 @@
 
 mod replay;
 mod serve;
+#[cfg(test)]
+mod test_support;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -4,7 +4,6 @@
 
 use std::path::Path;
 
-use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use opentelemetry_parquet::proto::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_parquet::proto::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_parquet::proto::collector::trace::v1::ExportTraceServiceRequest;
@@ -15,10 +14,11 @@ use opentelemetry_parquet::proto::metrics::v1::{
 };
 use opentelemetry_parquet::proto::resource::v1::Resource;
 use opentelemetry_parquet::proto::trace::v1::{ResourceSpans, ScopeSpans, Span};
-use opentelemetry_parquet::{Config, OtlpLibrary, StoreReader, Table};
+use opentelemetry_parquet::{Config, OtlpLibrary};
 
 use super::{run, ReplayArgs};
 use crate::serve::{ServeArgs, Server};
+use crate::test_support::{assert_same_rows, rows};
 
 const T0: u64 = 1_700_000_000_000_000_000;
 
@@ -118,27 +118,6 @@ fn write_store(dir: &Path) {
     library.shutdown().unwrap();
 }
 
-/// Every row of every table, each rendered as text, sorted.
-fn rows(dir: &Path) -> Vec<(String, Vec<String>)> {
-    let reader = StoreReader::new(dir);
-    Table::ALL
-        .iter()
-        .map(|&table| {
-            let mut out = Vec::new();
-            for batch in reader.read_batches(table).unwrap() {
-                let options = FormatOptions::default();
-                let formatters: Vec<_> =
-                    batch.columns().iter().map(|c| ArrayFormatter::try_new(c.as_ref(), &options).unwrap()).collect();
-                for row in 0..batch.num_rows() {
-                    out.push(formatters.iter().map(|f| f.value(row).to_string()).collect::<Vec<_>>().join(" | "));
-                }
-            }
-            out.sort();
-            (table.name().to_owned(), out)
-        })
-        .collect()
-}
-
 fn replay_into_a_second_serve(protocol: &str) {
     let (source, target) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     write_store(source.path());
@@ -170,7 +149,7 @@ fn replay_into_a_second_serve(protocol: &str) {
         counts.contains(&("traces", 28)) && counts.contains(&("metrics_sum", 30)) && counts.contains(&("logs", 18)),
         "{counts:?}"
     );
-    assert_eq!(sent, received, "replayed over {protocol}: identical rows");
+    assert_same_rows(&sent, &received, &format!("replayed over {protocol}: identical rows"));
 }
 
 #[test]

@@ -175,4 +175,6 @@ pub(crate) fn run(args: ServeArgs) -> Result<()> {
 }
 
 #[cfg(test)]
+mod clients_tests;
+#[cfg(test)]
 mod tests;

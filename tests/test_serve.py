@@ -7,17 +7,9 @@ same spans, column for column; the log records likewise.
 from __future__ import annotations
 
 import logging
-import re
-import signal
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.dataset as ds
-import pytest
-from arrow_rows import int_times
 from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -29,51 +21,9 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter
 from opentelemetry.trace import Status, StatusCode
+from serve_process import Serve, table
 
 from opentelemetry.exporter.parquet import ParquetLibrary
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-class Serve:
-    """The command on ephemeral loopback ports, its addresses read from what it prints."""
-
-    def __init__(self, store: Path) -> None:
-        subprocess.run(
-            ["cargo", "build", "--quiet", "-p", "opentelemetry-parquet-cli"], cwd=ROOT, check=True, timeout=900
-        )
-        binary = ROOT / "target" / "debug" / ("opentelemetry-parquet" + (".exe" if sys.platform == "win32" else ""))
-        self.process = subprocess.Popen(
-            [str(binary), "serve", "--output-dir", str(store), "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0"],
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stderr is not None
-        self.addresses: dict[str, str] = {}
-        for line in self.process.stderr:
-            found = re.match(r"serve: OTLP/(gRPC|HTTP) on (\S+)", line)
-            if found:
-                self.addresses[found.group(1)] = found.group(2)
-            if line.startswith("serve: storing into"):
-                break
-        assert set(self.addresses) == {"gRPC", "HTTP"}, self.addresses
-
-    def stop(self) -> str:
-        self.process.send_signal(signal.SIGTERM)
-        assert self.process.stderr is not None
-        rest = self.process.stderr.read()
-        assert self.process.wait(timeout=60) == 0, rest
-        return rest
-
-
-@pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Serve]:
-    if sys.platform == "win32":
-        pytest.skip("SIGTERM is how this test stops the server; Windows has no SIGTERM to send")
-    server = Serve(tmp_path / "served")
-    yield server
-    if server.process.poll() is None:
-        server.process.kill()
 
 
 def _spans(exporter: SpanExporter) -> None:
@@ -85,12 +35,6 @@ def _spans(exporter: SpanExporter) -> None:
         with tracer.start_as_current_span("SELECT carts") as child:
             child.set_status(Status(StatusCode.ERROR, "timeout"))
     provider.shutdown()
-
-
-def _table(store: Path, name: str) -> pa.Table:
-    table = ds.dataset(str(store / name), format="parquet", partitioning="hive").to_table()
-    schema = pa.schema([f.with_type(int_times(f.type)) for f in table.schema])
-    return table.cast(schema)
 
 
 def _unordered(column: str, table: pa.Table) -> list[object]:
@@ -137,7 +81,7 @@ def test_the_python_sdks_otlp_exporters_fill_the_store(serve: Serve, tmp_path: P
     library = ParquetLibrary(output_dir=str(tmp_path / "in-process"))
     _spans(library.span_exporter())
     library.shutdown()
-    served, in_process = _table(store, "traces"), _table(tmp_path / "in-process", "traces")
+    served, in_process = table(store, "traces"), table(tmp_path / "in-process", "traces")
     assert served.num_rows == in_process.num_rows == 2
     key = [("SpanName", "ascending")]
     served, in_process = served.sort_by(key), in_process.sort_by(key)
@@ -151,12 +95,12 @@ def test_the_python_sdks_otlp_exporters_fill_the_store(serve: Serve, tmp_path: P
     assert served.column("Flags").to_pylist() == [0x100, 0x100]
     assert all(f & 0xFF00 == 0x100 for f in in_process.column("Flags").to_pylist())
 
-    records = _table(store, "logs").sort_by([("ObservedTimestamp", "ascending")]).to_pylist()
+    records = table(store, "logs").sort_by([("ObservedTimestamp", "ascending")]).to_pylist()
     assert [(r["SeverityText"], r["Body"]) for r in records] == [
         ("WARN", "card declined"),
         ("ERROR", '{"structured":true}'),
     ]
     assert records[0]["TraceId"] and records[0]["SpanId"], "logged inside a span"
     assert ("amount", "12.5") in records[0]["LogAttributes"]
-    sums = _table(store, "metrics_sum").to_pylist()
+    sums = table(store, "metrics_sum").to_pylist()
     assert [(r["MetricName"], r["Value"], r["IntValue"]) for r in sums] == [("requests", 5.0, 5)]

@@ -13,7 +13,9 @@ use opentelemetry_parquet::OtlpLibrary;
 use tonic::codec::CompressionEncoding;
 use tonic::{Request as GrpcRequest, Response, Status};
 
-use super::ingest::{store, Refusal, Request};
+use prost::Message as _;
+
+use super::ingest::{store, Refusal, Request, RETRY_AFTER_SECONDS};
 
 /// The three services, over one library.
 #[derive(Clone)]
@@ -21,11 +23,60 @@ pub(crate) struct Grpc {
     pub(crate) library: OtlpLibrary,
 }
 
+/// `google.protobuf.Duration`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct Duration {
+    #[prost(int64, tag = "1")]
+    pub(crate) seconds: i64,
+    #[prost(int32, tag = "2")]
+    pub(crate) nanos: i32,
+}
+
+/// `google.rpc.RetryInfo`: how long the client should wait before retrying.
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct RetryInfo {
+    #[prost(message, optional, tag = "1")]
+    pub(crate) retry_delay: Option<Duration>,
+}
+
+/// `google.protobuf.Any`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct Any {
+    #[prost(string, tag = "1")]
+    pub(crate) type_url: String,
+    #[prost(bytes = "vec", tag = "2")]
+    pub(crate) value: Vec<u8>,
+}
+
+/// `google.rpc.Status` with its details: what gRPC carries in `grpc-status-details-bin`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct RpcStatusWithDetails {
+    #[prost(int32, tag = "1")]
+    pub(crate) code: i32,
+    #[prost(string, tag = "2")]
+    pub(crate) message: String,
+    #[prost(message, repeated, tag = "3")]
+    pub(crate) details: Vec<Any>,
+}
+
 fn status((refusal, message): (Refusal, String)) -> Status {
     match refusal {
         Refusal::BadRequest | Refusal::TooLarge => Status::invalid_argument(message),
-        // Retryable: the client's exporter retries with backoff.
-        Refusal::Unavailable => Status::unavailable(message),
+        // Retryable, after the delay in the RetryInfo detail (the OTLP exporters honour it and
+        // otherwise back off on their own).
+        Refusal::Unavailable => {
+            let delay = Duration { seconds: RETRY_AFTER_SECONDS as i64, nanos: 0 };
+            let retry = RetryInfo { retry_delay: Some(delay) };
+            let details = RpcStatusWithDetails {
+                code: tonic::Code::Unavailable as i32,
+                message: message.clone(),
+                details: vec![Any {
+                    type_url: "type.googleapis.com/google.rpc.RetryInfo".into(),
+                    value: retry.encode_to_vec(),
+                }],
+            };
+            Status::with_details(tonic::Code::Unavailable, message, details.encode_to_vec().into())
+        }
         Refusal::Internal => Status::internal(message),
     }
 }

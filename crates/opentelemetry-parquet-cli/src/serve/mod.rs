@@ -7,7 +7,7 @@
 //! requests in flight, and the library flushes before the command exits 0.
 
 mod auth;
-mod grpc;
+pub(crate) mod grpc;
 mod http;
 mod ingest;
 

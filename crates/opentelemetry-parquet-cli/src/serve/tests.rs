@@ -280,6 +280,12 @@ async fn bad_requests_are_refused_with_the_otlp_status_and_store_nothing() {
     assert_eq!(response.headers()["retry-after"], "1");
     let refused = client.export(logs(text("late"))).await.unwrap_err();
     assert_eq!(refused.code(), tonic::Code::Unavailable);
+    // With the google.rpc.RetryInfo the OTLP exporters read their backoff from.
+    let details = crate::serve::grpc::RpcStatusWithDetails::decode(refused.details()).unwrap();
+    assert_eq!(details.code, tonic::Code::Unavailable as i32);
+    assert_eq!(details.details[0].type_url, "type.googleapis.com/google.rpc.RetryInfo");
+    let retry = crate::serve::grpc::RetryInfo::decode(&details.details[0].value[..]).unwrap();
+    assert_eq!(retry.retry_delay.map(|d| (d.seconds, d.nanos)), Some((1, 0)));
 
     server.stop().await.unwrap();
     assert!(log_bodies(dir.path()).is_empty(), "nothing refused was stored");

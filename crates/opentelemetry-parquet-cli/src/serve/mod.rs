@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
-use opentelemetry_parquet::{Config, OtlpLibrary};
+use opentelemetry_parquet::{Config, OtlpError, OtlpLibrary};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -122,9 +122,22 @@ impl Server {
             task.await.context("a listener task panicked")??;
         }
         let library = self.library;
-        tokio::task::spawn_blocking(move || library.shutdown()).await?.context("flushing the store")?;
-        Ok(())
+        tokio::task::spawn_blocking(move || flush_everything(&library)).await?
     }
+}
+
+/// Writes everything acknowledged, however long that takes, then shuts the library down. Its
+/// own `shutdown` waits only `export_timeout` and leaves the rest to a writer thread that the
+/// process's exit would kill: nothing acknowledged may be lost that way.
+fn flush_everything(library: &OtlpLibrary) -> Result<()> {
+    loop {
+        match library.flush_with_timeout(std::time::Duration::from_secs(30)) {
+            Ok(()) => break,
+            Err(OtlpError::Timeout { .. }) => eprintln!("serve: still writing what was acknowledged..."),
+            Err(e) => return Err(e).context("flushing the store"),
+        }
+    }
+    library.shutdown().context("flushing the store")
 }
 
 /// Resolves when the process is asked to stop (Ctrl-C, or SIGTERM where there are signals).
@@ -176,5 +189,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<()> {
 
 #[cfg(test)]
 mod clients_tests;
+#[cfg(test)]
+mod overload_tests;
 #[cfg(test)]
 mod tests;

@@ -13,7 +13,7 @@ use opentelemetry_parquet::proto::collector::metrics::v1::ExportMetricsServiceRe
 use opentelemetry_parquet::proto::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_parquet::proto::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_parquet::proto::logs::v1::{ResourceLogs, ScopeLogs};
-use opentelemetry_parquet::proto::metrics::v1::{ResourceMetrics, ScopeMetrics};
+use opentelemetry_parquet::proto::metrics::v1::{metric::Data, Metric, ResourceMetrics, ScopeMetrics};
 use opentelemetry_parquet::proto::trace::v1::{ResourceSpans, ScopeSpans};
 use opentelemetry_parquet::StoreReader;
 use prost::Message as _;
@@ -39,6 +39,61 @@ pub(crate) struct ReplayArgs {
     /// Attempts per request when the endpoint asks to retry (unavailable, throttled).
     #[arg(long, default_value_t = 8)]
     pub(crate) attempts: u32,
+    /// Send only what happened at or after this time (RFC 3339, `2026-12-07T14:00:00Z`): spans by
+    /// start time, log records by time (observed time when they have none), metric data points
+    /// by time.
+    #[arg(long, value_parser = parse_time)]
+    pub(crate) from: Option<u64>,
+    /// Send only what happened before this time (RFC 3339).
+    #[arg(long, value_parser = parse_time)]
+    pub(crate) to: Option<u64>,
+    /// Trust this CA certificate (PEM) for an `https://` endpoint, besides the system's roots
+    /// (a private CA, or `serve --tls-cert`'s self-signed certificate).
+    #[arg(long)]
+    pub(crate) ca_cert: Option<PathBuf>,
+}
+
+/// An RFC 3339 time as nanoseconds since the Unix epoch.
+fn parse_time(text: &str) -> Result<u64, String> {
+    let time = chrono::DateTime::parse_from_rfc3339(text)
+        .map_err(|e| format!("{text:?} is not an RFC 3339 time such as 2026-12-07T14:00:00Z ({e})"))?;
+    time.timestamp_nanos_opt()
+        .and_then(|nanos| u64::try_from(nanos).ok())
+        .ok_or_else(|| format!("{text:?} is outside 1970 to 2262, the range of OTLP's nanosecond times"))
+}
+
+/// `[from, to)` in nanoseconds; either end may be open.
+#[derive(Debug, Clone, Copy)]
+struct TimeRange {
+    from: Option<u64>,
+    to: Option<u64>,
+}
+
+impl TimeRange {
+    fn contains(self, nanos: u64) -> bool {
+        self.from.is_none_or(|from| nanos >= from) && self.to.is_none_or(|to| nanos < to)
+    }
+
+    fn is_everything(self) -> bool {
+        self.from.is_none() && self.to.is_none()
+    }
+}
+
+/// Keeps the data points of `metric` inside `range`; false when none is left.
+fn keep_points(metric: &mut Metric, range: TimeRange) -> bool {
+    fn keep<P>(points: &mut Vec<P>, range: TimeRange, time: impl Fn(&P) -> u64) -> bool {
+        points.retain(|p| range.contains(time(p)));
+        !points.is_empty()
+    }
+    match &mut metric.data {
+        Some(Data::Gauge(g)) => keep(&mut g.data_points, range, |p| p.time_unix_nano),
+        Some(Data::Sum(s)) => keep(&mut s.data_points, range, |p| p.time_unix_nano),
+        Some(Data::Histogram(h)) => keep(&mut h.data_points, range, |p| p.time_unix_nano),
+        Some(Data::ExponentialHistogram(h)) => keep(&mut h.data_points, range, |p| p.time_unix_nano),
+        Some(Data::Summary(s)) => keep(&mut s.data_points, range, |p| p.time_unix_nano),
+        // A metric without data has no time: it is sent only when the whole store is.
+        None => range.is_everything(),
+    }
 }
 
 /// A request ready to send, with the items it holds.
@@ -56,10 +111,13 @@ impl Batch {
     }
 }
 
-fn traces(reader: &StoreReader, batch: usize) -> Result<Vec<Batch>> {
+fn traces(reader: &StoreReader, batch: usize, range: TimeRange) -> Result<Vec<Batch>> {
     let request = reader.read_traces()?;
     let groups = request.resource_spans.into_iter().map(|mut rs| {
-        let scopes = std::mem::take(&mut rs.scope_spans);
+        let mut scopes = std::mem::take(&mut rs.scope_spans);
+        for scope in &mut scopes {
+            scope.spans.retain(|span| range.contains(span.start_time_unix_nano));
+        }
         Group { header: rs, scopes }
     });
     let mut out = Vec::new();
@@ -75,10 +133,13 @@ fn traces(reader: &StoreReader, batch: usize) -> Result<Vec<Batch>> {
     Ok(out)
 }
 
-fn metrics(reader: &StoreReader, batch: usize) -> Result<Vec<Batch>> {
+fn metrics(reader: &StoreReader, batch: usize, range: TimeRange) -> Result<Vec<Batch>> {
     let request = reader.read_metrics()?;
     let groups = request.resource_metrics.into_iter().map(|mut rm| {
-        let scopes = std::mem::take(&mut rm.scope_metrics);
+        let mut scopes = std::mem::take(&mut rm.scope_metrics);
+        for scope in &mut scopes {
+            scope.metrics.retain_mut(|metric| keep_points(metric, range));
+        }
         Group { header: rm, scopes }
     });
     let mut out = Vec::new();
@@ -94,10 +155,16 @@ fn metrics(reader: &StoreReader, batch: usize) -> Result<Vec<Batch>> {
     Ok(out)
 }
 
-fn logs(reader: &StoreReader, batch: usize) -> Result<Vec<Batch>> {
+fn logs(reader: &StoreReader, batch: usize, range: TimeRange) -> Result<Vec<Batch>> {
     let request = reader.read_logs()?;
     let groups = request.resource_logs.into_iter().map(|mut rl| {
-        let scopes = std::mem::take(&mut rl.scope_logs);
+        let mut scopes = std::mem::take(&mut rl.scope_logs);
+        for scope in &mut scopes {
+            // The store's Timestamp: the record's time, else when it was observed.
+            scope.log_records.retain(|r| {
+                range.contains(if r.time_unix_nano != 0 { r.time_unix_nano } else { r.observed_time_unix_nano })
+            });
+        }
         Group { header: rl, scopes }
     });
     let mut out = Vec::new();
@@ -181,20 +248,37 @@ enum Attempt {
 impl Sender {
     async fn new(args: &ReplayArgs) -> Result<Sender> {
         let endpoint = args.endpoint.trim_end_matches('/').to_owned();
+        let https = endpoint.starts_with("https://");
+        if args.ca_cert.is_some() && !https {
+            bail!("--ca-cert is for an https:// endpoint, and {endpoint} is not one");
+        }
         match args.protocol.as_str() {
             "grpc" => {
-                let channel = tonic::transport::Endpoint::from_shared(endpoint.clone())
-                    .with_context(|| format!("--endpoint {endpoint:?} is not a URL"))?
-                    .connect()
-                    .await
-                    .with_context(|| format!("connecting to {endpoint}"))?;
+                let mut channel = tonic::transport::Endpoint::from_shared(endpoint.clone())
+                    .with_context(|| format!("--endpoint {endpoint:?} is not a URL"))?;
+                if https {
+                    let mut tls = tonic::transport::ClientTlsConfig::new().with_native_roots();
+                    if let Some(ca) = &args.ca_cert {
+                        crate::tls::certificates(ca)?; // a clear error for a file that is no PEM
+                        let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
+                        tls = tls.ca_certificate(tonic::transport::Certificate::from_pem(pem));
+                    }
+                    channel = channel.tls_config(tls).context("the TLS configuration")?;
+                }
+                let channel = channel.connect().await.with_context(|| format!("connecting to {endpoint}"))?;
                 Ok(Sender::Grpc(Box::new(GrpcClients {
                     traces: TraceServiceClient::new(channel.clone()),
                     metrics: MetricsServiceClient::new(channel.clone()),
                     logs: LogsServiceClient::new(channel),
                 })))
             }
-            "http/protobuf" => Ok(Sender::Http { client: reqwest::Client::new(), endpoint }),
+            "http/protobuf" => {
+                let client = reqwest::Client::builder()
+                    .tls_backend_preconfigured(crate::tls::client_config(args.ca_cert.as_deref())?)
+                    .build()
+                    .context("building the HTTP client")?;
+                Ok(Sender::Http { client, endpoint })
+            }
             other => bail!("--protocol {other:?}: use grpc or http/protobuf"),
         }
     }
@@ -262,15 +346,14 @@ impl Sender {
 /// `opentelemetry-parquet replay`.
 pub(crate) fn run(args: ReplayArgs) -> Result<()> {
     let reader = StoreReader::new(&args.dir);
-    let mut plan = Vec::new();
     for signal in &args.signal {
-        let (name, batches) = match signal.as_str() {
-            "traces" => ("spans", traces(&reader, args.batch)?),
-            "metrics" => ("metrics", metrics(&reader, args.batch)?),
-            "logs" => ("log records", logs(&reader, args.batch)?),
-            other => bail!("--signal {other:?}: use traces, metrics or logs"),
-        };
-        plan.push((signal.clone(), name, batches));
+        if !matches!(signal.as_str(), "traces" | "metrics" | "logs") {
+            bail!("--signal {signal:?}: use traces, metrics or logs");
+        }
+    }
+    let range = TimeRange { from: args.from, to: args.to };
+    if let (Some(from), Some(to)) = (range.from, range.to) {
+        anyhow::ensure!(from < to, "--from must be before --to: nothing lies between them");
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
@@ -278,7 +361,13 @@ pub(crate) fn run(args: ReplayArgs) -> Result<()> {
         let mut sender = Sender::new(&args).await?;
         let mut summary = Vec::new();
         let mut retries = 0;
-        for (signal, name, batches) in &plan {
+        // One signal at a time: read, cut into requests, send, and let go of it.
+        for signal in &args.signal {
+            let (name, batches) = match signal.as_str() {
+                "traces" => ("spans", traces(&reader, args.batch, range)?),
+                "metrics" => ("metrics", metrics(&reader, args.batch, range)?),
+                _ => ("log records", logs(&reader, args.batch, range)?),
+            };
             let total: usize = batches.iter().map(Batch::items).sum();
             let mut sent = 0;
             for (number, batch) in batches.iter().enumerate() {

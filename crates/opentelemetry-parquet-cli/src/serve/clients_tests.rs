@@ -24,8 +24,8 @@ use opentelemetry_sdk_0_32::metrics::{PeriodicReader, SdkMeterProvider, Temporal
 use opentelemetry_sdk_0_32::trace::{SdkTracerProvider, SpanData, SpanExporter};
 use opentelemetry_sdk_0_32::Resource;
 
-use super::{ServeArgs, Server};
-use crate::test_support::{assert_same_rows, rows};
+use super::Server;
+use crate::test_support::{assert_same_rows, rows, serve_args};
 
 /// Hands every batch to both exporters, `a` (the OTLP client) first.
 #[derive(Debug)]
@@ -247,13 +247,7 @@ fn otlp_clients_store_what_the_in_process_exporters_store(protocol: &str) {
     // The tonic client spawns its connection on the runtime it is built in.
     let _entered = runtime.enter();
     let serve_library = OtlpLibrary::new(Config::builder().output_dir(served.path()).build().unwrap()).unwrap();
-    let args = ServeArgs {
-        output_dir: None,
-        grpc: "127.0.0.1:0".into(),
-        http: "127.0.0.1:0".into(),
-        max_request_bytes: 4 << 20,
-        bearer_token: None,
-    };
+    let args = serve_args(&[]);
     let server = runtime.block_on(Server::start(&args, serve_library)).unwrap();
     let library = OtlpLibrary::new(Config::builder().output_dir(direct.path()).build().unwrap()).unwrap();
     let clients = clients(protocol, &server);

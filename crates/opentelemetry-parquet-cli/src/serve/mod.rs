@@ -43,6 +43,23 @@ pub(crate) struct ServeArgs {
     /// `OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer <TOKEN>"`).
     #[arg(long, env = "OTEL_PARQUET_SERVE_BEARER_TOKEN", hide_env_values = true)]
     pub(crate) bearer_token: Option<String>,
+    /// Serve both listeners over TLS with this certificate chain (PEM; clients then use
+    /// `https://`). Needs --tls-key.
+    #[arg(long, env = "OTEL_PARQUET_SERVE_TLS_CERT", requires = "tls_key")]
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "OTEL_PARQUET_SERVE_TLS_KEY", requires = "tls_cert")]
+    pub(crate) tls_key: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    /// The TLS configuration of a listener offering `alpn`, when TLS is asked for.
+    fn tls(&self, alpn: &[&[u8]]) -> Result<Option<std::sync::Arc<rustls::ServerConfig>>> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => crate::tls::server_config(cert, key, alpn).map(Some),
+            _ => Ok(None),
+        }
+    }
 }
 
 /// A listener's address, or `None` for `off`.
@@ -57,6 +74,8 @@ fn listen_address(value: &str, flag: &str) -> Result<Option<SocketAddr>> {
 pub(crate) struct Server {
     pub(crate) grpc: Option<SocketAddr>,
     pub(crate) http: Option<SocketAddr>,
+    /// Whether both listeners speak TLS.
+    pub(crate) tls: bool,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<Result<()>>>,
     library: OtlpLibrary,
@@ -82,15 +101,24 @@ impl Server {
                 router = router.layer(axum::middleware::from_fn_with_state(token, auth::grpc));
             }
             let routes = tonic::service::Routes::from(router);
-            let mut stopped = stopped.clone();
+            let tls = args.tls(&[b"h2"])?;
+            let (mut stopped, accepting) = (stopped.clone(), stopped.clone());
             tasks.push(tokio::spawn(async move {
-                tonic::transport::Server::builder()
-                    .add_routes(routes)
-                    .serve_with_incoming_shutdown(tonic::transport::server::TcpIncoming::from(listener), async move {
-                        let _ = stopped.wait_for(|s| *s).await;
-                    })
-                    .await
-                    .context("the gRPC listener failed")
+                let server = tonic::transport::Server::builder().add_routes(routes);
+                let shutdown = async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                };
+                match tls {
+                    Some(config) => {
+                        let connections = crate::tls::stream(crate::tls::incoming(listener, config, accepting));
+                        server.serve_with_incoming_shutdown(connections, shutdown).await
+                    }
+                    None => {
+                        let connections = tonic::transport::server::TcpIncoming::from(listener);
+                        server.serve_with_incoming_shutdown(connections, shutdown).await
+                    }
+                }
+                .context("the gRPC listener failed")
             }));
         }
         if let Some(address) = http_address {
@@ -102,17 +130,26 @@ impl Server {
                 let token = auth::Token(token.as_str().into());
                 app = app.layer(axum::middleware::from_fn_with_state(token, auth::http));
             }
-            let mut stopped = stopped.clone();
+            // axum serves HTTP/1.1 (what the OTLP/HTTP exporters speak).
+            let tls = args.tls(&[b"http/1.1"])?;
+            let (mut stopped, accepting) = (stopped.clone(), stopped.clone());
             tasks.push(tokio::spawn(async move {
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async move {
-                        let _ = stopped.wait_for(|s| *s).await;
-                    })
-                    .await
-                    .context("the HTTP listener failed")
+                let shutdown = async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                };
+                match tls {
+                    Some(config) => {
+                        let local = listener.local_addr()?;
+                        let connections = crate::tls::incoming(listener, config, accepting);
+                        let listener = crate::tls::Listener { connections, local };
+                        axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+                    }
+                    None => axum::serve(listener, app).with_graceful_shutdown(shutdown).await,
+                }
+                .context("the HTTP listener failed")
             }));
         }
-        Ok(Server { grpc: bound.0, http: bound.1, stop, tasks, library })
+        Ok(Server { grpc: bound.0, http: bound.1, tls: args.tls_cert.is_some(), stop, tasks, library })
     }
 
     /// Stops accepting, waits for the requests in flight, then flushes and shuts the library down.
@@ -170,12 +207,13 @@ pub(crate) fn run(args: ServeArgs) -> Result<()> {
     runtime.block_on(async {
         let server = Server::start(&args, library.clone()).await?;
         let dir = library.config().output_dir().display().to_string();
+        let tls = if server.tls { " over TLS (https://)" } else { "" };
         for (name, address, hint) in [
             ("OTLP/gRPC", server.grpc, ""),
             ("OTLP/HTTP", server.http, " (/v1/traces, /v1/metrics, /v1/logs; /health)"),
         ] {
             if let Some(address) = address {
-                eprintln!("serve: {name} on {address}{hint}");
+                eprintln!("serve: {name} on {address}{tls}{hint}");
             }
         }
         eprintln!("serve: storing into {dir}; Ctrl-C or SIGTERM stops, flushing first");
@@ -193,3 +231,5 @@ mod clients_tests;
 mod overload_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tls_tests;

@@ -14,7 +14,8 @@ use opentelemetry_parquet::{Config, OtlpLibrary, StoreReader};
 use prost::Message as _;
 
 use super::grpc::{RetryInfo, RpcStatusWithDetails};
-use super::{ServeArgs, Server};
+use super::Server;
+use crate::test_support::serve_args;
 
 const CLIENTS_PER_PROTOCOL: usize = 4;
 const REQUESTS_PER_CLIENT: usize = 5;
@@ -96,13 +97,7 @@ async fn clients_that_retry_as_told_lose_nothing_when_the_buffer_is_full() {
         .export_timeout(Duration::from_millis(1))
         .build()
         .unwrap();
-    let args = ServeArgs {
-        output_dir: None,
-        grpc: "127.0.0.1:0".into(),
-        http: "127.0.0.1:0".into(),
-        max_request_bytes: 4 << 20,
-        bearer_token: None,
-    };
+    let args = serve_args(&[]);
     let server = Server::start(&args, OtlpLibrary::new(config).unwrap()).await.unwrap();
     let (http, grpc) = (server.http.unwrap(), server.grpc.unwrap());
     let refusals = Arc::new(AtomicUsize::new(0));

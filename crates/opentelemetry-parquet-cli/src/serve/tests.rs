@@ -20,7 +20,8 @@ use opentelemetry_parquet::{Config, OtlpLibrary, StoreReader};
 use prost::Message as _;
 
 use super::http::RpcStatus;
-use super::{ServeArgs, Server};
+use super::Server;
+use crate::test_support::serve_args;
 
 const T0: u64 = 1_700_000_000_000_000_000;
 
@@ -111,13 +112,7 @@ fn nested(depth: usize) -> AnyValue {
 /// A server on ephemeral loopback ports over a fresh store.
 async fn start(dir: &std::path::Path, max_request_bytes: usize) -> (Server, OtlpLibrary) {
     let library = OtlpLibrary::new(Config::builder().output_dir(dir).build().unwrap()).unwrap();
-    let args = ServeArgs {
-        output_dir: None,
-        grpc: "127.0.0.1:0".into(),
-        http: "127.0.0.1:0".into(),
-        max_request_bytes,
-        bearer_token: None,
-    };
+    let args = serve_args(&["--max-request-bytes", &max_request_bytes.to_string()]);
     (Server::start(&args, library.clone()).await.unwrap(), library)
 }
 
@@ -295,13 +290,7 @@ async fn bad_requests_are_refused_with_the_otlp_status_and_store_nothing() {
 async fn with_a_bearer_token_only_requests_carrying_it_are_stored() {
     let dir = tempfile::tempdir().unwrap();
     let library = OtlpLibrary::new(Config::builder().output_dir(dir.path()).build().unwrap()).unwrap();
-    let args = ServeArgs {
-        output_dir: None,
-        grpc: "127.0.0.1:0".into(),
-        http: "127.0.0.1:0".into(),
-        max_request_bytes: 1 << 20,
-        bearer_token: Some("s3cret".into()),
-    };
+    let args = serve_args(&["--bearer-token", "s3cret"]);
     let server = Server::start(&args, library).await.unwrap();
     let url = format!("http://{}/v1/logs", server.http.unwrap());
     let send = |authorization: Option<&'static str>, body: &str| {

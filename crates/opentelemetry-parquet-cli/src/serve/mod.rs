@@ -230,6 +230,8 @@ mod clients_tests;
 #[cfg(test)]
 mod overload_tests;
 #[cfg(test)]
+mod shutdown_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tls_tests;

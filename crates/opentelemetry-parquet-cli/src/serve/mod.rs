@@ -177,22 +177,40 @@ fn flush_everything(library: &OtlpLibrary) -> Result<()> {
     library.shutdown().context("flushing the store")
 }
 
-/// Resolves when the process is asked to stop (Ctrl-C, or SIGTERM where there are signals).
+/// Resolves when the process is asked to stop: Ctrl-C everywhere; SIGTERM (what service
+/// managers and `kill` send) on Unix; Ctrl-Break, closing the console window, logoff and system
+/// shutdown on Windows. A handler that cannot be installed is left out, never fatal.
 async fn termination() {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(_) => return std::future::pending().await,
-        };
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).ok();
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+            Ok(()) = tokio::signal::ctrl_c() => {}
+            Some(_) = async { term.as_mut()?.recv().await } => {}
+            // No handler could be installed: only killing the process stops it.
+            else => std::future::pending().await,
         }
     }
-    #[cfg(not(unix))]
+    #[cfg(windows)]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        use tokio::signal::windows;
+        let mut ctrl_break = windows::ctrl_break().ok();
+        let mut close = windows::ctrl_close().ok();
+        let mut shutdown = windows::ctrl_shutdown().ok();
+        tokio::select! {
+            Ok(()) = tokio::signal::ctrl_c() => {}
+            Some(_) = async { ctrl_break.as_mut()?.recv().await } => {}
+            Some(_) = async { close.as_mut()?.recv().await } => {}
+            Some(_) = async { shutdown.as_mut()?.recv().await } => {}
+            else => std::future::pending().await,
+        }
+    }
+    #[cfg(not(any(unix, windows)))]
+    {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
     }
 }
 
@@ -216,7 +234,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<()> {
                 eprintln!("serve: {name} on {address}{tls}{hint}");
             }
         }
-        eprintln!("serve: storing into {dir}; Ctrl-C or SIGTERM stops, flushing first");
+        eprintln!("serve: storing into {dir}; Ctrl-C or SIGTERM (Ctrl-Break on Windows) stops, flushing first");
         termination().await;
         eprintln!("serve: stopping: finishing the requests in flight and flushing");
         server.stop().await?;

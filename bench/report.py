@@ -12,7 +12,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from report_parts import bar_chart, get, memory_section, profiles_section, python_logs_table, ratio
+from report_parts import (
+    bar_chart,
+    get,
+    memory_section,
+    profiles_section,
+    python_logs_table,
+    ratio,
+    serve_chart,
+    serve_section,
+)
 
 OURS = "opentelemetry-parquet"
 AMORTIZED = "opentelemetry-parquet-flush-every-64"
@@ -243,6 +252,13 @@ METHOD = """## Method
 - **Allocations**: `benches/allocs.rs`, a counting global allocator (`stats_alloc`).
 - **Peak RSS**: `benches/outrun.rs`; `VmHWM` from `/proc/self/status`, reset after the input is
   built; rows stored are counted from the Parquet footers after shutdown.
+- **Serve load**: `crates/opentelemetry-parquet-cli/examples/serve_load/` (release build of the
+  CLI; the quick mode uses the dev build). gRPC clients are tonic channels, HTTP clients a minimal
+  HTTP/1.1 keep-alive client, one connection each; both send the same pre-encoded request, so the
+  clients spend little of the shared cores. Clients, baseline and `serve` share the machine's
+  cores: compare the ratio to the baseline, not the absolute rates. Peak RSS is `serve`'s `VmHWM`
+  (`/proc/<pid>/status`), reset before each case (`clear_refs`); the store is read back after
+  SIGTERM and must hold exactly the spans acknowledged, or the run fails.
 """
 
 
@@ -293,6 +309,8 @@ def main() -> None:
             },
         ),
     ]
+    chart_links.append(serve_chart(charts / "serve_load.png", results))
+    serve_text = serve_section(results, chart_links[-1])
     quick = (
         "> **Quick mode**: tiny sizes that prove the harness works; these figures mean nothing.\n\n"
         if results["quick"]
@@ -340,6 +358,10 @@ appender (a message body, a target, 6 attributes, half inside a span), made dura
 ## Allocations per export
 
 {memory_section(results)}
+
+## Serve (OTLP endpoint) load
+
+{serve_text}
 
 ## Python
 

@@ -136,3 +136,68 @@ def python_logs_table(results: dict[str, Any]) -> str:
         "half of them inside a span; median of the rounds.)"
     )
     return "\n".join(rows) + "\n\n" + note
+
+
+def serve_cases(results: dict[str, Any]) -> list[tuple[int, str, dict[str, Any], dict[str, Any]]]:
+    """``(clients, protocol, serve case, baseline case)`` of ``serve_load``, in run order."""
+    cases = get(results, "serve", "cases") or []
+    baselines = {(c["clients"], c["protocol"]): c for c in cases if c["target"] == "baseline"}
+    return [
+        (c["clients"], c["protocol"], c, baselines.get((c["clients"], c["protocol"]), {}))
+        for c in cases
+        if c["target"] == "serve"
+    ]
+
+
+def serve_chart(path: Path, results: dict[str, Any]) -> str:
+    values: dict[str, float | None] = {}
+    for clients, protocol, ours, base in serve_cases(results):
+        values[f"ours: serve {protocol} N={clients}"] = ours.get("spans_per_second")
+        values[f"decode+discard {protocol} N={clients}"] = base.get("spans_per_second")
+    return bar_chart(path, "serve under load: spans/s", "spans/s", values)
+
+
+def serve_section(results: dict[str, Any], chart: str) -> str:
+    """The "Serve (OTLP endpoint) load" section, from ``serve_load``'s JSON (``results["serve"]``)."""
+    serve = results.get("serve")
+    if not serve:
+        return "Not measured in this run."
+
+    def ms(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:,.1f}"
+
+    def mib(value: float | None) -> str:
+        return "n/a" if value is None else f"{value / (1 << 20):,.1f} MiB"
+
+    rows = [
+        "| clients | protocol | serve spans/s | baseline spans/s | serve / baseline | p50 ms serve | p50 ms baseline "
+        "| p99 ms serve | p99 ms baseline | requests (serve / baseline) | refusals (retried) | serve peak RSS |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for clients, protocol, ours, base in serve_cases(results):
+        rate, base_rate = ours["spans_per_second"], base.get("spans_per_second")
+        rows.append(
+            f"| {clients} | {protocol} | {rate:,.0f} | {'n/a' if base_rate is None else f'{base_rate:,.0f}'} "
+            f"| {ratio(rate, base_rate)} | {ms(ours['p50_ms'])} | {ms(base.get('p50_ms'))} | {ms(ours['p99_ms'])} "
+            f"| {ms(base.get('p99_ms'))} | {ours['requests']:,} / {base.get('requests', 0):,} "
+            f"| {ours['refusals']:,} | {mib(ours.get('peak_rss_bytes'))} |"
+        )
+    acknowledged, stored = serve["spans_acknowledged"], serve["spans_stored"]
+    kept = (
+        f"all {stored:,} spans acknowledged are in the store ({serve['files']:,} files)"
+        if stored == acknowledged
+        else f"**{acknowledged - stored:,} acknowledged spans missing from the store**"
+    )
+    return (
+        f"`opentelemetry-parquet serve` as a child process on loopback, its buffer capped at "
+        f"{mib(serve['cap_bytes'])} (`OTEL_PARQUET_MAX_BUFFER_BYTES`, every other setting default), against an "
+        f"in-process baseline that decodes each request and discards it. N clients per case send the same "
+        f"export of {serve['spans_per_request']} spans ({serve['request_bytes']:,} bytes of protobuf: 10 attributes "
+        f"and 1 event per span) for {serve['seconds_per_case']:g} s, each waiting for the answer before sending "
+        f"again; a refusal (HTTP 503, gRPC `UNAVAILABLE`) is counted and retried after the wait its answer asks "
+        f"for. Latency is from the first attempt to the acknowledgment.\n\n"
+        + "\n".join(rows)
+        + f"\n\nserve's RSS idle: {mib(serve.get('idle_rss_bytes'))}; peak over the whole run (stop included): "
+        f"{mib(serve.get('peak_rss_bytes'))}. SIGTERM to exit: {serve['stop_seconds']:.2f} s, exit code "
+        f"{serve['exit_status']}; {kept}.\n\n{chart}"
+    )

@@ -5,14 +5,17 @@
 //! The steps (each announced as it starts): build the bench binaries; callgrind instruction
 //! counts per span and per data point (each case in its own process, minus a baseline run);
 //! criterion wall time and bytes on disk; allocations per export; peak RSS while producers outrun
-//! the disk at a 64 MiB cap, and the hostile shapes; then the Python wheels, a bench virtualenv,
-//! Python wall times, pipelines and callgrind counts. `results.json` (next to the report) holds
-//! every figure; `bench/report.py` turns it into REPORT.md and the charts.
+//! the disk at a 64 MiB cap, and the hostile shapes; `opentelemetry-parquet serve` under load
+//! (gRPC and HTTP clients, side by side with a decode-and-discard baseline); then the Python
+//! wheels, a bench virtualenv, Python wall times, pipelines and callgrind counts. `results.json`
+//! (next to the report) holds every figure; `bench/report.py` turns it into REPORT.md and the
+//! charts.
 
 mod callgrind;
 mod machine;
 mod py;
 mod rust;
+mod serve;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -70,6 +73,7 @@ fn bench(quick: bool) -> Result<()> {
     let allocs = rust::json_of(&exes, "allocs", quick, "allocations per export (counting global allocator)")?;
     let outrun = rust::json_of(&exes, "outrun", quick, "peak RSS: producers outrunning the disk at a 64 MiB cap")?;
     let hostile = rust::hostile_shapes(quick)?;
+    let serve = serve::load(quick)?;
 
     let venv = py::venv(&target)?;
     let python = py::wall(&venv, quick)?;
@@ -81,6 +85,7 @@ fn bench(quick: bool) -> Result<()> {
         "machine": machine::facts(&py::version(&venv)),
         "rust": { "instructions": instructions, "criterion": criterion, "allocs": allocs, "outrun": outrun,
                   "hostile_shapes": hostile },
+        "serve": serve,
         "python": { "wall": python, "instructions": python_instructions },
     });
     std::fs::create_dir_all(&report_dir)?;

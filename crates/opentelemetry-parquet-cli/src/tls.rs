@@ -111,6 +111,8 @@ pub(crate) fn incoming(
                     }
                 },
             };
+            // As for plain connections: answers go out at once, not after a delayed ACK.
+            let _ = stream.set_nodelay(true);
             let (acceptor, sender) = (acceptor.clone(), sender.clone());
             tokio::spawn(async move {
                 match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {

@@ -117,3 +117,25 @@ async fn stopping_with_requests_in_flight_keeps_every_acknowledged_request_whole
     assert!(unanswered > 0, "every client saw the stop: its last request was refused or unanswered");
     eprintln!("{} requests acknowledged and stored, {unanswered} unanswered at the stop", acknowledged.len());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tiny_export_timeout_does_not_fail_a_stop_that_stored_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    // 1 ns: the library's own shutdown cannot even see its writer thread stop in that time.
+    let config = Config::builder().output_dir(dir.path()).export_timeout(Duration::from_nanos(1)).build().unwrap();
+    let server = Server::start(&serve_args(&[]), OtlpLibrary::new(config).unwrap()).await.unwrap();
+    let mut client = TraceServiceClient::connect(format!("http://{}", server.grpc.unwrap())).await.unwrap();
+    for k in 0..20 {
+        client.export(request(&format!("request {k}"), k * SPANS_PER_REQUEST)).await.unwrap();
+    }
+    server.stop().await.expect("everything acknowledged was stored: the stop succeeds");
+    let stored: usize = StoreReader::new(dir.path())
+        .read_traces()
+        .unwrap()
+        .resource_spans
+        .iter()
+        .flat_map(|r| &r.scope_spans)
+        .map(|s| s.spans.len())
+        .sum();
+    assert_eq!(stored as u64, 20 * SPANS_PER_REQUEST);
+}

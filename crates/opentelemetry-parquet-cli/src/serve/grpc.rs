@@ -9,18 +9,17 @@ use opentelemetry_parquet::proto::collector::metrics::v1::metrics_service_server
 use opentelemetry_parquet::proto::collector::metrics::v1::{ExportMetricsServiceRequest, ExportMetricsServiceResponse};
 use opentelemetry_parquet::proto::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
 use opentelemetry_parquet::proto::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
-use opentelemetry_parquet::OtlpLibrary;
 use tonic::codec::CompressionEncoding;
 use tonic::{Request as GrpcRequest, Response, Status};
 
 use prost::Message as _;
 
-use super::ingest::{store, Refusal, Request, RETRY_AFTER_SECONDS};
+use super::ingest::{Ingest, Refusal, Request, RETRY_AFTER_SECONDS};
 
 /// The three services, over one library.
 #[derive(Clone)]
 pub(crate) struct Grpc {
-    pub(crate) library: OtlpLibrary,
+    pub(crate) ingest: Ingest,
 }
 
 /// `google.protobuf.Duration`.
@@ -87,7 +86,7 @@ impl TraceService for Grpc {
         &self,
         request: GrpcRequest<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        store(&self.library, Request::Traces(request.into_inner())).await.map_err(status)?;
+        self.ingest.store(Request::Traces(request.into_inner())).await.map_err(status)?;
         Ok(Response::new(ExportTraceServiceResponse { partial_success: None }))
     }
 }
@@ -98,7 +97,7 @@ impl MetricsService for Grpc {
         &self,
         request: GrpcRequest<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        store(&self.library, Request::Metrics(request.into_inner())).await.map_err(status)?;
+        self.ingest.store(Request::Metrics(request.into_inner())).await.map_err(status)?;
         Ok(Response::new(ExportMetricsServiceResponse { partial_success: None }))
     }
 }
@@ -109,7 +108,7 @@ impl LogsService for Grpc {
         &self,
         request: GrpcRequest<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        store(&self.library, Request::Logs(request.into_inner())).await.map_err(status)?;
+        self.ingest.store(Request::Logs(request.into_inner())).await.map_err(status)?;
         Ok(Response::new(ExportLogsServiceResponse { partial_success: None }))
     }
 }

@@ -13,10 +13,9 @@ use axum::Router;
 use opentelemetry_parquet::proto::collector::logs::v1::{ExportLogsServiceRequest, ExportLogsServiceResponse};
 use opentelemetry_parquet::proto::collector::metrics::v1::{ExportMetricsServiceRequest, ExportMetricsServiceResponse};
 use opentelemetry_parquet::proto::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
-use opentelemetry_parquet::OtlpLibrary;
 use prost::Message;
 
-use super::ingest::{store, Refusal, Request, Signal, RETRY_AFTER_SECONDS};
+use super::ingest::{Ingest, Refusal, Request, Signal, RETRY_AFTER_SECONDS};
 
 /// `google.rpc.Status`, the body of an OTLP/HTTP error response.
 #[derive(Clone, PartialEq, prost::Message, serde::Serialize)]
@@ -45,7 +44,7 @@ impl Encoding {
 /// The state every handler shares.
 #[derive(Clone)]
 pub(crate) struct Http {
-    pub(crate) library: OtlpLibrary,
+    pub(crate) ingest: Ingest,
     /// The largest request body accepted, compressed or not (413 beyond it).
     pub(crate) max_body_bytes: usize,
 }
@@ -164,7 +163,7 @@ async fn export(State(http): State<Http>, Path(signal): Path<String>, headers: H
         Err(message) => return refuse(StatusCode::BAD_REQUEST, encoding, message),
     };
     let signal = request.signal();
-    match store(&http.library, request).await {
+    match http.ingest.store(request).await {
         Ok(_) => {
             // Every item was stored: no `partial_success` (a request is stored whole or refused whole).
             let body = match signal {

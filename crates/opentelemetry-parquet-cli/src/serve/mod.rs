@@ -22,6 +22,8 @@ use tokio::sync::watch;
 /// The largest request accepted (compressed and decompressed), beyond which HTTP answers 413
 /// and gRPC `OUT_OF_RANGE` (the OTLP exporters send a few MiB at most).
 pub(crate) const DEFAULT_MAX_REQUEST_BYTES: usize = 64 << 20;
+/// The default budget of requests waiting for buffer space (see [`ingest::Ingest`]).
+pub(crate) const DEFAULT_MAX_PENDING_BYTES: usize = 32 << 20;
 
 /// `serve`'s options.
 #[derive(Debug, Clone, clap::Args)]
@@ -39,6 +41,11 @@ pub(crate) struct ServeArgs {
     /// The largest request body accepted, in bytes.
     #[arg(long, default_value_t = DEFAULT_MAX_REQUEST_BYTES)]
     pub(crate) max_request_bytes: usize,
+    /// How many bytes of requests (as protobuf) may wait for buffer space at once; beyond it
+    /// requests are answered "retry later" (503 / UNAVAILABLE), so an overload cannot pile up
+    /// decoded requests in memory beside the buffer.
+    #[arg(long, default_value_t = DEFAULT_MAX_PENDING_BYTES)]
+    pub(crate) max_pending_bytes: usize,
     /// Accept only requests with `Authorization: Bearer <TOKEN>` (the OTLP exporters send it with
     /// `OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer <TOKEN>"`).
     #[arg(long, env = "OTEL_PARQUET_SERVE_BEARER_TOKEN", hide_env_values = true)]
@@ -88,6 +95,8 @@ impl Server {
         let http_address = listen_address(&args.http, "http")?;
         anyhow::ensure!(grpc_address.is_some() || http_address.is_some(), "both listeners are off: nothing to serve");
         let (stop, stopped) = watch::channel(false);
+        // One budget for both listeners.
+        let ingest = ingest::Ingest::new(library.clone(), args.max_pending_bytes);
         let mut tasks = Vec::new();
         let mut bound = (None, None);
         if let Some(address) = grpc_address {
@@ -95,7 +104,7 @@ impl Server {
                 TcpListener::bind(address).await.with_context(|| format!("binding the gRPC listener to {address}"))?;
             bound.0 = Some(listener.local_addr()?);
             let mut router =
-                grpc::routes(grpc::Grpc { library: library.clone() }, args.max_request_bytes).into_axum_router();
+                grpc::routes(grpc::Grpc { ingest: ingest.clone() }, args.max_request_bytes).into_axum_router();
             if let Some(token) = &args.bearer_token {
                 let token = auth::Token(token.as_str().into());
                 router = router.layer(axum::middleware::from_fn_with_state(token, auth::grpc));
@@ -128,7 +137,7 @@ impl Server {
             let listener =
                 TcpListener::bind(address).await.with_context(|| format!("binding the HTTP listener to {address}"))?;
             bound.1 = Some(listener.local_addr()?);
-            let mut app = http::router(http::Http { library: library.clone(), max_body_bytes: args.max_request_bytes });
+            let mut app = http::router(http::Http { ingest: ingest.clone(), max_body_bytes: args.max_request_bytes });
             if let Some(token) = &args.bearer_token {
                 let token = auth::Token(token.as_str().into());
                 app = app.layer(axum::middleware::from_fn_with_state(token, auth::http));

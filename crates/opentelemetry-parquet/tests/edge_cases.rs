@@ -652,7 +652,7 @@ fn unusable_output_dir_is_reported_by_new() {
     let file = tmp.path().join("afile");
     std::fs::write(&file, b"in the way").unwrap();
 
-    for target in [file.join("sub"), file.join("sub/deeper"), file.clone()] {
+    for target in [file.join("sub"), file.join("sub").join("deeper"), file.clone()] {
         let config = builder(&target).build().unwrap();
         match OtlpLibrary::new(config) {
             Err(err @ OtlpError::OutputDir { .. }) => {

@@ -1,4 +1,10 @@
-"""`opentelemetry-parquet serve` as a process, for the tests that point real OTLP clients at it."""
+"""`opentelemetry-parquet serve` as a process, for the tests that point real OTLP clients at it.
+
+The command is the one the `opentelemetry-parquet-cli` wheel installed into this environment's
+scripts directory (`cargo xtask test-all` installs it into its virtualenv), so that the tests run
+what users get; where that wheel is not installed, the command is built from the sources with
+cargo (target/debug).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,8 @@ import re
 import signal
 import subprocess
 import sys
+import sysconfig
+import warnings
 from pathlib import Path
 
 import pyarrow as pa
@@ -13,18 +21,38 @@ import pyarrow.dataset as ds
 from arrow_rows import int_times
 
 ROOT = Path(__file__).resolve().parent.parent
+EXECUTABLE = "opentelemetry-parquet" + (".exe" if sys.platform == "win32" else "")
+
+
+def installed_command() -> Path | None:
+    """`opentelemetry-parquet` as the `opentelemetry-parquet-cli` wheel installs it: in the scripts
+    directory of the environment running the tests (never a command found elsewhere on PATH)."""
+    command = Path(sysconfig.get_path("scripts")) / EXECUTABLE
+    return command if command.is_file() else None
+
+
+def command() -> Path:
+    """The installed command, else the one cargo builds from the sources (saying so)."""
+    installed = installed_command()
+    if installed is not None:
+        return installed
+    # A warning, so that pytest's summary says which command the serve tests ran.
+    warnings.warn(
+        f"{EXECUTABLE} is not in {sysconfig.get_path('scripts')} (the opentelemetry-parquet-cli wheel is not "
+        "installed): the serve tests build it with cargo and run target/debug's",
+        stacklevel=2,
+    )
+    subprocess.run(["cargo", "build", "--quiet", "-p", "opentelemetry-parquet-cli"], cwd=ROOT, check=True, timeout=900)
+    return ROOT / "target" / "debug" / EXECUTABLE
 
 
 class Serve:
     """The command on ephemeral loopback ports, its addresses read from what it prints."""
 
     def __init__(self, store: Path) -> None:
-        subprocess.run(
-            ["cargo", "build", "--quiet", "-p", "opentelemetry-parquet-cli"], cwd=ROOT, check=True, timeout=900
-        )
-        binary = ROOT / "target" / "debug" / ("opentelemetry-parquet" + (".exe" if sys.platform == "win32" else ""))
+        self.command = command()
         self.process = subprocess.Popen(
-            [str(binary), "serve", "--output-dir", str(store), "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0"],
+            [str(self.command), "serve", "--output-dir", str(store), "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0"],
             stderr=subprocess.PIPE,
             text=True,
         )

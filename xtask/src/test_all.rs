@@ -2,7 +2,7 @@
 
 use std::ffi::OsStr;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::python::Venv;
 use crate::wheels::{self, Wheels, ADAPTERS};
@@ -46,7 +46,11 @@ impl Args {
         if !self.python_only {
             rust()?;
         }
-        python(&wheels::build()?)?;
+        // The CLI's wheel in the dev profile: its binary is the one `cargo run -p
+        // opentelemetry-parquet-cli` compiled above (or, with --python-only, whatever target/debug
+        // has), reused rather than compiled again in release (see `wheels::CliProfile::Dev`);
+        // `just wheels` builds the release one users get.
+        python(&wheels::build_for_tests()?)?;
         eprintln!("\ntest-all: everything passed");
         Ok(())
     }
@@ -104,16 +108,20 @@ fn rust() -> Result<()> {
     crate::bench::quick()
 }
 
-/// The Python half: a fresh virtualenv with both wheels and the test tools, then ruff, mypy and
-/// pytest over our Python, run from the workspace root (their settings are in pyproject.toml).
+/// The Python half: a fresh virtualenv with the three wheels and the test tools, then ruff, mypy
+/// and pytest over our Python, run from the workspace root (their settings are in pyproject.toml).
+/// The CLI's wheel puts `opentelemetry-parquet` into the virtualenv's scripts directory, where
+/// tests/test_cli_wheel.py and the serve tests (tests/serve_process.py) run it.
 fn python(wheels: &Wheels) -> Result<()> {
     let root = crate::root();
+    let cli = wheels.cli.as_deref().context("test-all needs the CLI's wheel, and it was not built")?;
     let venv = Venv::fresh(root.join(".venv-test"))?;
     venv.pip_install([
         OsStr::new("--requirement"),
         OsStr::new(REQUIREMENTS),
         wheels.bindings.as_os_str(),
         wheels.adapters.as_os_str(),
+        cli.as_os_str(),
     ])?;
 
     let sources = existing(&PYTHON_SOURCES);

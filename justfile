@@ -12,9 +12,9 @@ demo:
 test-all:
     cargo xtask test-all
 
-# Build the Python wheels into dist/: opentelemetry-parquet (maturin, release) and opentelemetry-exporter-parquet.
-wheels:
-    cargo xtask wheels
+# Build the Python wheels into dist/: opentelemetry-parquet and opentelemetry-parquet-cli (maturin, release), opentelemetry-exporter-parquet (`just wheels --target x86_64-apple-darwin`, `--manylinux2014`).
+wheels *ARGS:
+    cargo xtask wheels {{ARGS}}
 
 # Every benchmark (Rust and Python: instructions, wall time, bytes, allocations, peak RSS) into bench/REPORT.md and charts (`just bench --quick`: tiny sizes, report under the target dir).
 bench *ARGS:

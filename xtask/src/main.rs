@@ -4,6 +4,7 @@ mod bench;
 mod demo;
 mod faults;
 mod python;
+mod pythons;
 mod test_all;
 mod wheels;
 
@@ -23,9 +24,11 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Task {
     /// Run every check and test: rustfmt, clippy, Rust tests and doctests, the examples, then the
-    /// Python side (both wheels in a fresh virtualenv, ruff, mypy, pytest).
+    /// Python side (the three wheels in a fresh virtualenv per Python found from 3.11 to 3.13,
+    /// ruff, mypy, pytest).
     TestAll(test_all::Args),
-    /// Build the Python wheels into dist/: the bindings (maturin, release) and the adapters.
+    /// Build the Python wheels into dist/: the bindings and the command (maturin, release) and
+    /// the adapters.
     Wheels(wheels::Args),
     /// Build and run the instrumented demo application, then show what landed.
     Demo(demo::Args),
@@ -38,6 +41,12 @@ enum Task {
 }
 
 fn main() -> Result<()> {
+    // `cargo run` gives xtask its own manifest's directory; every cargo and maturin it starts
+    // would inherit it, and build scripts that watch it (ring's) would then rebuild their crate
+    // and everything above it, in turn with builds started from a shell. Single-threaded here.
+    for cargo_run_only in ["CARGO_MANIFEST_DIR", "CARGO_MANIFEST_PATH"] {
+        std::env::remove_var(cargo_run_only);
+    }
     match Cli::parse().task {
         Task::TestAll(args) => args.run(),
         Task::Wheels(args) => args.run(),

@@ -1,6 +1,6 @@
 //! Python virtualenvs the tasks create for themselves, so a machine with only Rust and Python 3
-//! is enough: `.venv` (maturin, reused between runs) and `.venv-test` (recreated for every test
-//! run).
+//! is enough: `.venv` (maturin, reused between runs) and `.venv-test` (one per Python version
+//! tested, recreated for every test run).
 
 use std::ffi::OsStr;
 use std::path::PathBuf;
@@ -26,18 +26,23 @@ impl Venv {
         Ok(venv)
     }
 
-    /// A new virtualenv at `dir`; whatever was there is deleted first.
-    pub(crate) fn fresh(dir: PathBuf) -> Result<Venv> {
+    /// A new virtualenv at `dir` made by the interpreter `python`; whatever was there is
+    /// deleted first.
+    pub(crate) fn fresh_with(dir: PathBuf, python: &std::path::Path) -> Result<Venv> {
         let venv = Venv { dir };
-        venv.create()?;
+        venv.create_with(python.as_os_str())?;
         Ok(venv)
     }
 
     fn create(&self) -> Result<()> {
+        self.create_with(OsStr::new(&base_python()))
+    }
+
+    fn create_with(&self, python: &OsStr) -> Result<()> {
         if self.dir.exists() {
             std::fs::remove_dir_all(&self.dir).with_context(|| format!("removing {}", self.dir.display()))?;
         }
-        run(Command::new(base_python()).args(["-m", "venv"]).arg(&self.dir).current_dir(crate::root()))
+        run(Command::new(python).args(["-m", "venv"]).arg(&self.dir).current_dir(crate::root()))
     }
 
     fn works(&self) -> bool {
@@ -79,7 +84,8 @@ impl Venv {
     }
 }
 
-/// The interpreter virtualenvs are created with: `$PYTHON`, else `python3`.
-fn base_python() -> String {
-    std::env::var("PYTHON").unwrap_or_else(|_| "python3".into())
+/// The interpreter virtualenvs are created with: `$PYTHON`, else `python3` (`python` on
+/// Windows, where the installers and `actions/setup-python` put no `python3` on `PATH`).
+pub(crate) fn base_python() -> String {
+    std::env::var("PYTHON").unwrap_or_else(|_| if cfg!(windows) { "python" } else { "python3" }.into())
 }

@@ -5,6 +5,7 @@ use std::ffi::OsStr;
 use anyhow::{bail, Context, Result};
 
 use crate::python::Venv;
+use crate::pythons;
 use crate::wheels::{self, Wheels, ADAPTERS};
 use crate::{cargo, run};
 
@@ -108,42 +109,77 @@ fn rust() -> Result<()> {
     crate::bench::quick()
 }
 
-/// The Python half: a fresh virtualenv with the three wheels and the test tools, then ruff, mypy
-/// and pytest over our Python, run from the workspace root (their settings are in pyproject.toml).
-/// The CLI's wheel puts `opentelemetry-parquet` into the virtualenv's scripts directory, where
+/// The Python half, on every supported Python this machine has (see [`pythons`]): for each, a
+/// fresh virtualenv made by that interpreter with the same three wheels and the test tools, then
+/// pytest over the bindings', the adapters' and the cross-language tests, run from the workspace
+/// root (settings in pyproject.toml). ruff and mypy check the sources once, with the first
+/// interpreter, which also reruns the SDK-dependent tests against the oldest supported SDK. The
+/// CLI's wheel puts `opentelemetry-parquet` into each virtualenv's scripts directory, where
 /// tests/test_cli_wheel.py and the serve tests (tests/serve_process.py) run it.
 fn python(wheels: &Wheels) -> Result<()> {
     let root = crate::root();
     let cli = wheels.cli.as_deref().context("test-all needs the CLI's wheel, and it was not built")?;
-    let venv = Venv::fresh(root.join(".venv-test"))?;
-    venv.pip_install([
-        OsStr::new("--requirement"),
-        OsStr::new(REQUIREMENTS),
-        wheels.bindings.as_os_str(),
-        wheels.adapters.as_os_str(),
-        cli.as_os_str(),
-    ])?;
-
-    let sources = existing(&PYTHON_SOURCES);
-    run(venv.python(["-m", "ruff", "check", "--no-cache"]).args(&sources))?;
-    run(venv.python(["-m", "ruff", "format", "--check", "--no-cache"]).args(&sources))?;
-    // The bindings' package (its typed stub), the adapters' sources, and the bindings' tests,
-    // which use the stub as users do. Imports of either package resolve to these sources
-    // (mypy_path), not to the installed wheels.
-    run(venv.python(["-m", "mypy", "--strict"]).args(existing(&TYPE_CHECKED)))?;
+    let (found, missing) = pythons::find()?;
+    let listed: Vec<String> = found.iter().map(|p| format!("{} ({})", p.version, p.executable.display())).collect();
+    eprintln!("\ntest-all: the Python suite runs on Python {}", listed.join(", "));
+    if !missing.is_empty() {
+        eprintln!(
+            "test-all: not found, so not tested: Python {} (looked for `$PYTHON`/python3, pyenv's versions, \
+             python3.X on PATH, the py launcher)",
+            missing.join(", ")
+        );
+    }
+    let Some(first) = found.first() else {
+        bail!("no supported Python ({:?}) was found to test with", pythons::SUPPORTED);
+    };
     let tests = existing(&PYTHON_TESTS);
     if tests.is_empty() {
         bail!("none of the Python test directories exists: {PYTHON_TESTS:?}");
     }
-    // Exit code 5 (no tests collected) fails like any other.
-    run(venv.python(["-m", "pytest"]).args(&tests))?;
-
-    // The adapters read private fields of the SDK: their suite runs again against the oldest
-    // SDK they support (the newest is what the requirements resolved to above), in the same
-    // virtualenv and with the same wheels.
-    eprintln!("\ntest-all: the adapters' suite against the oldest supported SDK: {OLDEST_SDK:?}");
-    venv.pip_install(OLDEST_SDK)?;
-    run(venv.python(["-m", "pytest", "-p", "no:cacheprovider"]).args(existing(&OLDEST_SDK_TESTS)))
+    let mut passed = Vec::new();
+    for python in &found {
+        eprintln!("\ntest-all: Python {} ({})", python.version, python.executable.display());
+        // The first keeps the plain name (what the README and habits use).
+        let dir = if python.version == first.version {
+            ".venv-test".to_owned()
+        } else {
+            format!(".venv-test-{}", python.version)
+        };
+        let venv = Venv::fresh_with(root.join(dir), &python.executable)?;
+        venv.pip_install([
+            OsStr::new("--requirement"),
+            OsStr::new(REQUIREMENTS),
+            wheels.bindings.as_os_str(),
+            wheels.adapters.as_os_str(),
+            cli.as_os_str(),
+        ])?;
+        if python.version == first.version {
+            let sources = existing(&PYTHON_SOURCES);
+            run(venv.python(["-m", "ruff", "check", "--no-cache"]).args(&sources))?;
+            run(venv.python(["-m", "ruff", "format", "--check", "--no-cache"]).args(&sources))?;
+            // The bindings' package (its typed stub), the adapters' sources, and the bindings'
+            // tests, which use the stub as users do. Imports of either package resolve to these
+            // sources (mypy_path), not to the installed wheels.
+            run(venv.python(["-m", "mypy", "--strict"]).args(existing(&TYPE_CHECKED)))?;
+        }
+        // Exit code 5 (no tests collected) fails like any other.
+        run(venv.python(["-m", "pytest", "-p", "no:cacheprovider"]).args(&tests))?;
+        if python.version == first.version {
+            // The adapters read private fields of the SDK: their suite runs again against the
+            // oldest SDK they support (the newest is what the requirements resolved to above),
+            // in the same virtualenv and with the same wheels.
+            eprintln!("\ntest-all: the adapters' suite against the oldest supported SDK: {OLDEST_SDK:?}");
+            venv.pip_install(OLDEST_SDK)?;
+            run(venv.python(["-m", "pytest", "-p", "no:cacheprovider"]).args(existing(&OLDEST_SDK_TESTS)))?;
+        }
+        passed.push(python.version.clone());
+    }
+    eprintln!(
+        "\ntest-all: the Python suite passed on Python {}{}",
+        passed.join(", "),
+        if missing.is_empty() { String::new() } else { format!("; not found here: {}", missing.join(", ")) }
+    );
+    Ok(())
 }
 
 /// The paths that exist, saying which are skipped (only ones that truly do not exist).

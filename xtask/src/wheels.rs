@@ -16,6 +16,8 @@ pub(crate) const ADAPTERS: &str = "python-adapters";
 const CLI: &str = "crates/opentelemetry-parquet-cli";
 /// What `.venv` gets to build the bindings: the bindings' `build-system.requires`.
 const MATURIN: &str = "maturin>=1.9,<2";
+/// zig as a Python package (what maturin's `--zig` runs), for `--manylinux2014`.
+const ZIG: &str = "ziglang>=0.13";
 /// Wheel file-name prefixes of our three distributions (normalized names plus the separator, so
 /// that `opentelemetry_parquet-` does not match `opentelemetry_parquet_cli-`).
 const BINDINGS_WHEEL: &str = "opentelemetry_parquet-";
@@ -23,11 +25,28 @@ const ADAPTERS_WHEEL: &str = "opentelemetry_exporter_parquet-";
 const CLI_WHEEL: &str = "opentelemetry_parquet_cli-";
 
 #[derive(Debug, clap::Args)]
-pub(crate) struct Args {}
+pub(crate) struct Args {
+    /// Build for this Rust target (`rustup target add` it first), e.g. `x86_64-apple-darwin` on
+    /// an arm64 Mac; default: this machine's.
+    #[arg(long)]
+    target: Option<String>,
+    /// Linux: compile and link with zig (installed into .venv from PyPI) against glibc 2.17, for
+    /// `manylinux2014` wheels that install on every glibc Linux since 2014, whatever this
+    /// machine's glibc (without it, the tag is the newest glibc the binaries use).
+    #[arg(long)]
+    manylinux2014: bool,
+}
 
 impl Args {
     pub(crate) fn run(self) -> Result<()> {
-        let wheels = build()?;
+        let mut options = Vec::new();
+        if let Some(target) = &self.target {
+            options.extend(["--target".to_owned(), target.clone()]);
+        }
+        if self.manylinux2014 {
+            options.extend(["--zig", "--compatibility", "manylinux2014"].map(str::to_owned));
+        }
+        let wheels = build(&options)?;
         let cli = wheels.cli.as_deref().unwrap_or(Path::new("(not built)"));
         eprintln!("\nwheels:\n  {}\n  {}\n  {}", wheels.bindings.display(), wheels.adapters.display(), cli.display());
         Ok(())
@@ -58,10 +77,9 @@ enum CliProfile {
     /// for the binary itself, `cargo test -p opentelemetry-parquet-cli`). After those cargo finds
     /// every unit fresh (210, measured) and the wheel takes about 3 s, where a release build of
     /// the CLI's dependencies would take minutes on two cores (the bindings' wheel is already one
-    /// release build). maturin inherits xtask's environment as the cargo commands before it do,
-    /// and must: cargo compares environment variables that build scripts read (ring's reads
-    /// `CARGO_MANIFEST_DIR`, which `cargo run` sets for xtask), so a different environment would
-    /// rebuild ring and what depends on it. What the tests check of the command (arguments,
+    /// release build). maturin must see the environment the cargo commands before it saw: cargo
+    /// compares environment variables that build scripts read (ring's reads
+    /// `CARGO_MANIFEST_DIR`, which xtask's `main` removes for that reason). What the tests check of the command (arguments,
     /// output, the files it writes, OTLP from real clients) does not depend on the profile.
     Dev,
 }
@@ -70,24 +88,25 @@ enum CliProfile {
 /// bindings with maturin in release mode, the adapters with `pip wheel`, the command with maturin
 /// in release mode. maturin comes from `.venv`, created (and maturin installed into it) when
 /// missing.
-pub(crate) fn build() -> Result<Wheels> {
-    build_wheels(&crate::root().join("dist"), Some(CliProfile::Release))
+pub(crate) fn build(maturin_options: &[String]) -> Result<Wheels> {
+    build_wheels(&crate::root().join("dist"), Some(CliProfile::Release), maturin_options)
 }
 
 /// The three wheels `cargo xtask test-all` installs, into target/test-all-wheels: as [`build`],
 /// but the command in the dev profile ([`CliProfile::Dev`] says why). Not into `dist/`, where
 /// a dev-profile wheel would replace the release one under the same file name.
 pub(crate) fn build_for_tests() -> Result<Wheels> {
-    build_wheels(&crate::root().join("target").join("test-all-wheels"), Some(CliProfile::Dev))
+    build_wheels(&crate::root().join("target").join("test-all-wheels"), Some(CliProfile::Dev), &[])
 }
 
 /// The two libraries' wheels (bindings and adapters, not the command), into `dist` instead of
 /// the workspace's `dist/`: `cargo xtask bench` keeps its wheels in its target directory.
 pub(crate) fn build_into(dist: &Path) -> Result<Wheels> {
-    build_wheels(dist, None)
+    build_wheels(dist, None, &[])
 }
 
-fn build_wheels(dist: &Path, cli: Option<CliProfile>) -> Result<Wheels> {
+/// Builds the wheels, each maturin build with `maturin_options` (target, zig).
+fn build_wheels(dist: &Path, cli: Option<CliProfile>, maturin_options: &[String]) -> Result<Wheels> {
     let root = crate::root();
     let adapters = root.join(ADAPTERS);
     if !adapters.join("pyproject.toml").is_file() {
@@ -99,6 +118,9 @@ fn build_wheels(dist: &Path, cli: Option<CliProfile>) -> Result<Wheels> {
     }
     let venv = Venv::reuse_or_create(root.join(".venv"))?;
     let maturin = venv.ensure_tool("maturin", MATURIN)?;
+    if maturin_options.iter().any(|o| o == "--zig") {
+        venv.pip_install([ZIG])?; // maturin runs it as `python -m ziglang`
+    }
 
     std::fs::create_dir_all(dist).with_context(|| format!("creating {}", dist.display()))?;
     remove_our_wheels(dist)?;
@@ -109,7 +131,9 @@ fn build_wheels(dist: &Path, cli: Option<CliProfile>) -> Result<Wheels> {
     // audits the library, which links only to libc).
     let manifest = root.join(BINDINGS).join("Cargo.toml");
     run(std::process::Command::new(&maturin)
-        .args(["build", "--release", "--manifest-path"])
+        .args(["build", "--release"])
+        .args(maturin_options)
+        .arg("--manifest-path")
         .arg(&manifest)
         .arg("--out")
         .arg(dist)
@@ -120,7 +144,7 @@ fn build_wheels(dist: &Path, cli: Option<CliProfile>) -> Result<Wheels> {
         .arg(&adapters))?;
 
     if let Some(profile) = cli {
-        build_cli(&maturin, dist, profile)?;
+        build_cli(&maturin, dist, profile, maturin_options)?;
     }
 
     Ok(Wheels {
@@ -137,7 +161,7 @@ fn build_wheels(dist: &Path, cli: Option<CliProfile>) -> Result<Wheels> {
 /// (27 MB to 22 MB, the wheel 8.5 to 7.4 MB; panics then print no function names). maturin
 /// strips by passing `-C strip=symbols` to the binary's rustc, which changes its fingerprint:
 /// the dev wheel is not stripped, so that its binary stays the one target/debug already has.
-fn build_cli(maturin: &Path, dist: &Path, profile: CliProfile) -> Result<()> {
+fn build_cli(maturin: &Path, dist: &Path, profile: CliProfile, maturin_options: &[String]) -> Result<()> {
     let root = crate::root();
     let profile: &[&str] = match profile {
         CliProfile::Release => &["--release", "--strip"],
@@ -146,6 +170,7 @@ fn build_cli(maturin: &Path, dist: &Path, profile: CliProfile) -> Result<()> {
     run(std::process::Command::new(maturin)
         .arg("build")
         .args(profile)
+        .args(maturin_options)
         .arg("--manifest-path")
         .arg(root.join(CLI).join("Cargo.toml"))
         .arg("--out")

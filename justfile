@@ -1,5 +1,8 @@
 # opentelemetry-parquet: thin recipes; the logic lives in xtask/.
 
+# Each recipe is one `cargo xtask` line: on Windows PowerShell runs it, no `sh` needed.
+set windows-shell := ["powershell.exe", "-NoLogo", "-Command"]
+
 # List the recipes.
 default:
     @just --list
@@ -8,9 +11,13 @@ default:
 demo:
     cargo xtask demo
 
-# Every check and test: rustfmt, clippy, Rust tests, doctests, examples, then both Python wheels in a fresh venv with ruff, mypy and pytest.
+# Every check and test: rustfmt, clippy, Rust tests, doctests, examples, then the three Python wheels in a fresh venv per Python 3.11-3.13 found, with ruff, mypy and pytest.
 test-all:
     cargo xtask test-all
+
+# The Rust test suites built for Windows and run under wine (needs mingw-w64 and wine: apt-get install gcc-mingw-w64-x86-64 wine64).
+test-windows:
+    cargo xtask test-windows
 
 # Build the Python wheels into dist/: opentelemetry-parquet and opentelemetry-parquet-cli (maturin, release), opentelemetry-exporter-parquet (`just wheels --target x86_64-apple-darwin`, `--manylinux2014`).
 wheels *ARGS:

@@ -7,6 +7,7 @@ mod python;
 mod pythons;
 mod test_all;
 mod wheels;
+mod windows;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -38,6 +39,8 @@ enum Task {
     Bench(bench::Args),
     /// Fuzz the OTLP bytes decoders and the Python batch decoder (cargo-fuzz), bounded in time.
     Fuzz(faults::FuzzArgs),
+    /// Run the Rust test suites built for Windows under wine (mingw-w64 and wine needed).
+    TestWindows(windows::Args),
 }
 
 fn main() -> Result<()> {
@@ -53,6 +56,7 @@ fn main() -> Result<()> {
         Task::Demo(args) => args.run(),
         Task::Bench(args) => args.run(),
         Task::Fuzz(args) => args.run(),
+        Task::TestWindows(args) => args.run(),
     }
 }
 

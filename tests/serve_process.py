@@ -14,6 +14,7 @@ import subprocess
 import sys
 import sysconfig
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -47,27 +48,41 @@ def command() -> Path:
 
 
 class Serve:
-    """The command on ephemeral loopback ports, its addresses read from what it prints."""
+    """The command on ephemeral loopback ports, its addresses read from what it prints
+    (``serve: OTLP/gRPC on ADDRESS[ over TLS (https://)]``); ``extra_args`` go after the ports, e.g.
+    ``["--tls-cert", CERT, "--tls-key", KEY]``."""
 
-    def __init__(self, store: Path) -> None:
+    def __init__(self, store: Path, extra_args: Sequence[str] = ()) -> None:
         self.command = command()
-        self.process = subprocess.Popen(
-            [str(self.command), "serve", "--output-dir", str(store), "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0"],
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        arguments = [str(self.command), "serve", "--output-dir", str(store), "--grpc", "127.0.0.1:0"]
+        arguments += ["--http", "127.0.0.1:0", *extra_args]
+        if sys.platform == "win32":
+            # Its own process group, so that stop() can send it CTRL_BREAK_EVENT without
+            # also interrupting the test run, which shares the console.
+            self.process = subprocess.Popen(
+                arguments, stderr=subprocess.PIPE, text=True, creationflags=subprocess.CREATE_NEW_PROCESS_GROUP
+            )
+        else:
+            self.process = subprocess.Popen(arguments, stderr=subprocess.PIPE, text=True)
         assert self.process.stderr is not None
         self.addresses: dict[str, str] = {}
+        self.banner: list[str] = []
         for line in self.process.stderr:
+            self.banner.append(line)
             found = re.match(r"serve: OTLP/(gRPC|HTTP) on (\S+)", line)
             if found:
                 self.addresses[found.group(1)] = found.group(2)
             if line.startswith("serve: storing into"):
                 break
-        assert set(self.addresses) == {"gRPC", "HTTP"}, self.addresses
+        assert set(self.addresses) == {"gRPC", "HTTP"}, "".join(self.banner)
 
     def stop(self) -> str:
-        self.process.send_signal(signal.SIGTERM)
+        """Ask it to stop as a user would (Ctrl-Break on Windows, SIGTERM elsewhere: it flushes
+        first), assert it exits 0, and return what it printed after its banner."""
+        if sys.platform == "win32":
+            self.process.send_signal(signal.CTRL_BREAK_EVENT)
+        else:
+            self.process.send_signal(signal.SIGTERM)
         assert self.process.stderr is not None
         rest = self.process.stderr.read()
         assert self.process.wait(timeout=60) == 0, rest

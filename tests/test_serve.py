@@ -1,7 +1,8 @@
 """`opentelemetry-parquet serve` with real clients: the Python SDK's own OTLP exporters (HTTP and
-gRPC, all three signals) send to the command, which stores what they send; SIGTERM drains, flushes
-and exits 0. The spans it stores are the rows ``ParquetSpanExporter`` stores in-process for the
-same spans, column for column; the log records likewise.
+gRPC, all three signals) send to the command, which stores what they send; a stop (SIGTERM, or
+Ctrl-Break on Windows) drains, flushes and exits 0. The spans it stores are the rows
+``ParquetSpanExporter`` stores in-process for the same spans, column for column; the log records
+likewise.
 """
 
 from __future__ import annotations

@@ -271,3 +271,46 @@ fn a_library_that_never_writes_still_removes_orphans() {
     assert!(!writers.join(format!("{dead_id}.lock")).exists());
     lib.shutdown().unwrap();
 }
+
+/// Windows refuses to delete a file another program holds open without `FILE_SHARE_DELETE`
+/// (as readers commonly open Parquet files): the pass counts it as deferred, names it, deletes
+/// the rest, fails no flush, and a later pass deletes it once the reader let go.
+#[cfg(windows)]
+#[test]
+fn a_file_a_reader_holds_open_is_deferred_then_deleted_on_windows() {
+    use std::os::windows::fs::OpenOptionsExt as _;
+    const FILE_SHARE_READ: u32 = 1;
+    let tmp = tempfile::tempdir().unwrap();
+    let now = nanos(SystemTime::now());
+    let (held, _) = old_file(tmp.path(), now, HOUR * 5);
+    let (free, _) = old_file(tmp.path(), now, HOUR * 4);
+    let reader = std::fs::OpenOptions::new().read(true).share_mode(FILE_SHARE_READ).open(&held).unwrap();
+
+    let lib = OtlpLibrary::new(builder(tmp.path()).retention_max_age(HOUR * 3).build().unwrap()).unwrap();
+    let (request, first_ids) = spans(2, now);
+    lib.export_otlp_traces(&request).unwrap();
+    lib.flush().unwrap();
+    // The pass follows the flush's cycle on the writer thread: wait until it has run.
+    let mut stats = lib.retention_stats().unwrap();
+    for _ in 0..200 {
+        if stats.passes > 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        stats = lib.retention_stats().unwrap();
+    }
+    assert!(held.exists() && !free.exists(), "{stats:?}");
+    assert_eq!((stats.files_deleted, stats.deferred), (1, 1), "{stats:?}");
+    let error = stats.last_error.clone().unwrap_or_default();
+    assert!(error.contains(&held.file_name().unwrap().to_string_lossy().into_owned()), "{error}");
+
+    drop(reader);
+    let (request, second_ids) = spans(2, now);
+    lib.export_otlp_traces(&request).unwrap();
+    lib.shutdown().unwrap();
+    let stats = lib.retention_stats().unwrap();
+    assert!(!held.exists(), "{stats:?}");
+    assert_eq!(stats.files_deleted, 2, "{stats:?}");
+    let expected: BTreeSet<u64> = first_ids.into_iter().chain(second_ids).collect();
+    assert_eq!(stored_ids(tmp.path()), expected, "nothing the flushes acknowledged was lost");
+}

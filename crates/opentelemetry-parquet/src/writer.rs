@@ -320,6 +320,43 @@ mod tests {
         assert_eq!(temp_writer_id(legacy), None);
     }
 
+    /// A name Windows, macOS and Linux all accept as is: ASCII letters, digits and `._=-`, no
+    /// trailing dot, not a reserved device name, at most 255 bytes.
+    fn portable(name: &str) -> bool {
+        let stem = name.split('.').next().unwrap_or_default().to_ascii_uppercase();
+        let reserved = ["CON", "PRN", "AUX", "NUL"].contains(&stem.as_str())
+            || ((stem.starts_with("COM") || stem.starts_with("LPT")) && stem.len() == 4);
+        !name.is_empty()
+            && name.len() <= 255
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._=-".contains(&b))
+            && !name.ends_with('.')
+            && !reserved
+    }
+
+    #[test]
+    fn every_name_the_writer_makes_is_portable() {
+        let tmp = tempfile::tempdir().unwrap();
+        let w = writer(tmp.path());
+        let path = w.write(&chunk()).unwrap();
+        let mut names: Vec<String> = path
+            .strip_prefix(tmp.path())
+            .unwrap()
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        names.push(temp_name(&names[names.len() - 1], &w.writer_id().unwrap()));
+        names.push(crate::store_lock::WRITERS_DIR.to_owned());
+        names.push(crate::store_lock::RETENTION_LOCK.to_owned());
+        for entry in std::fs::read_dir(tmp.path().join(crate::store_lock::WRITERS_DIR)).unwrap() {
+            names.push(entry.unwrap().file_name().into_string().unwrap());
+        }
+        assert!(names.len() >= 7, "{names:?}");
+        for name in &names {
+            assert!(portable(name), "{name:?} is not a portable file name");
+        }
+        assert!(!portable("part:1.parquet") && !portable("NUL.parquet") && !portable("com1") && !portable("x."));
+    }
+
     #[test]
     fn a_write_takes_the_writer_lock_first() {
         let tmp = tempfile::tempdir().unwrap();

@@ -11,6 +11,7 @@ Needs ``opentelemetry-distro`` and ``opentelemetry-instrumentation-urllib`` (the
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -224,6 +225,24 @@ LOGGING_PROGRAM = textwrap.dedent(
 )
 
 
+# On Python 3.12.0 to 3.12.2 no thread can be started once the interpreter is finalizing
+# (python/cpython#113964, fixed in 3.12.3), and the SDK's LoggingHandler.flush (1.36 and later)
+# starts one when `logging.shutdown` runs at exit: CPython prints this, ignores it, and the
+# records are already stored (the providers' own atexit shutdowns ran before). Upstream:
+# open-telemetry/opentelemetry-python#4752. Any other traceback still fails the test.
+SDK_ATEXIT_THREAD_ERROR = re.compile(
+    r"Exception ignored in atexit callback: <function shutdown at 0x[0-9a-f]+>\n"
+    r"Traceback \(most recent call last\):\n(?:  .*\n)+?"
+    r"RuntimeError: can't create new thread at interpreter shutdown\n"
+)
+
+
+def without_sdk_atexit_thread_error(stderr: str) -> str:
+    if (3, 12, 0) <= sys.version_info[:3] < (3, 12, 3):
+        return SDK_ATEXIT_THREAD_ERROR.sub("", stderr)
+    return stderr
+
+
 def test_opentelemetry_instrument_stores_logging_records_with_the_span_ids(tmp_path: Path) -> None:
     program = tmp_path / "app.py"
     program.write_text(LOGGING_PROGRAM)
@@ -248,8 +267,9 @@ def test_opentelemetry_instrument_stores_logging_records_with_the_span_ids(tmp_p
     )
     assert done.returncode == 0, done.stderr
     assert "program finished" in done.stdout
-    assert "Traceback" not in done.stderr, done.stderr
-    assert "opentelemetry-exporter-parquet" not in done.stderr, done.stderr
+    stderr = without_sdk_atexit_thread_error(done.stderr)
+    assert "Traceback" not in stderr, stderr
+    assert "opentelemetry-exporter-parquet" not in stderr, stderr
 
     (span,) = rows(store, "traces", ["SpanName", "TraceId", "SpanId", "ServiceName"])
     assert (span["SpanName"], span["ServiceName"]) == ("charge card", "zero-code-logs")

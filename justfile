@@ -19,7 +19,7 @@ test-all:
 test-windows:
     cargo xtask test-windows
 
-# Build the Python wheels into dist/: opentelemetry-parquet and opentelemetry-parquet-cli (maturin, release), opentelemetry-exporter-parquet (`just wheels --target x86_64-apple-darwin`, `--manylinux2014`).
+# Build the Python wheels into dist/: opentelemetry-parquet and opentelemetry-parquet-cli (maturin, release), opentelemetry-exporter-parquet (`just wheels --target x86_64-apple-darwin`).
 wheels *ARGS:
     cargo xtask wheels {{ARGS}}
 

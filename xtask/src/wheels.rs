@@ -16,8 +16,6 @@ pub(crate) const ADAPTERS: &str = "python-adapters";
 const CLI: &str = "crates/opentelemetry-parquet-cli";
 /// What `.venv` gets to build the bindings: the bindings' `build-system.requires`.
 const MATURIN: &str = "maturin>=1.9,<2";
-/// zig as a Python package (what maturin's `--zig` runs), for `--manylinux2014`.
-const ZIG: &str = "ziglang>=0.13";
 /// Wheel file-name prefixes of our three distributions (normalized names plus the separator, so
 /// that `opentelemetry_parquet-` does not match `opentelemetry_parquet_cli-`).
 const BINDINGS_WHEEL: &str = "opentelemetry_parquet-";
@@ -27,14 +25,10 @@ const CLI_WHEEL: &str = "opentelemetry_parquet_cli-";
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Build for this Rust target (`rustup target add` it first), e.g. `x86_64-apple-darwin` on
-    /// an arm64 Mac; default: this machine's.
+    /// an arm64 Mac; default: this machine's. On Linux the wheels are tagged for the oldest glibc
+    /// their binaries need, so they are built on an old one (CI: a manylinux_2_28 container).
     #[arg(long)]
     target: Option<String>,
-    /// Linux: compile and link with zig (installed into .venv from PyPI) against glibc 2.17, for
-    /// `manylinux2014` wheels that install on every glibc Linux since 2014, whatever this
-    /// machine's glibc (without it, the tag is the newest glibc the binaries use).
-    #[arg(long)]
-    manylinux2014: bool,
 }
 
 impl Args {
@@ -42,9 +36,6 @@ impl Args {
         let mut options = Vec::new();
         if let Some(target) = &self.target {
             options.extend(["--target".to_owned(), target.clone()]);
-        }
-        if self.manylinux2014 {
-            options.extend(["--zig", "--compatibility", "manylinux2014"].map(str::to_owned));
         }
         let wheels = build(&options)?;
         let cli = wheels.cli.as_deref().unwrap_or(Path::new("(not built)"));
@@ -105,7 +96,7 @@ pub(crate) fn build_into(dist: &Path) -> Result<Wheels> {
     build_wheels(dist, None, &[])
 }
 
-/// Builds the wheels, each maturin build with `maturin_options` (target, zig).
+/// Builds the wheels, each maturin build with `maturin_options` (the target).
 fn build_wheels(dist: &Path, cli: Option<CliProfile>, maturin_options: &[String]) -> Result<Wheels> {
     let root = crate::root();
     let adapters = root.join(ADAPTERS);
@@ -118,9 +109,6 @@ fn build_wheels(dist: &Path, cli: Option<CliProfile>, maturin_options: &[String]
     }
     let venv = Venv::reuse_or_create(root.join(".venv"))?;
     let maturin = venv.ensure_tool("maturin", MATURIN)?;
-    if maturin_options.iter().any(|o| o == "--zig") {
-        venv.pip_install([ZIG])?; // maturin runs it as `python -m ziglang`
-    }
 
     std::fs::create_dir_all(dist).with_context(|| format!("creating {}", dist.display()))?;
     remove_our_wheels(dist)?;

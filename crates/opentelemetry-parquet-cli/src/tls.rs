@@ -50,22 +50,27 @@ pub(crate) fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>> 
     Ok(certificates)
 }
 
-/// The server's configuration from a certificate chain and a private key (PEM files), offering
-/// `alpn` (`h2` for gRPC, `http/1.1` for OTLP/HTTP).
-pub(crate) fn server_config(cert: &Path, key_file: &Path, alpn: &[&[u8]]) -> Result<Arc<rustls::ServerConfig>> {
+/// The server's configuration from a certificate chain and a private key (PEM files), read
+/// once for both listeners ([`with_alpn`] makes each one's).
+pub(crate) fn server_config(cert: &Path, key_file: &Path) -> Result<rustls::ServerConfig> {
     let chain = certificates(cert)?;
     let key = PrivateKeyDer::from_pem_file(key_file)
         .with_context(|| format!("reading the PEM private key of {} (PKCS#8, PKCS#1 or SEC1)", key_file.display()))?;
-    let mut config = rustls::ServerConfig::builder_with_provider(provider())
+    rustls::ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .context("the TLS protocol versions")?
         .with_no_client_auth()
         .with_single_cert(chain, key)
         .with_context(|| {
             format!("the private key {} does not go with the certificate {}", key_file.display(), cert.display())
-        })?;
-    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    Ok(Arc::new(config))
+        })
+}
+
+/// `config` offering the one protocol `alpn` (`h2` for gRPC, `http/1.1` for OTLP/HTTP).
+pub(crate) fn with_alpn(config: &rustls::ServerConfig, alpn: &[u8]) -> Arc<rustls::ServerConfig> {
+    let mut config = config.clone();
+    config.alpn_protocols = vec![alpn.to_vec()];
+    Arc::new(config)
 }
 
 /// A client configuration trusting the system's root certificates and, when given, the

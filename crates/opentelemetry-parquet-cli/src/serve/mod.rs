@@ -60,10 +60,10 @@ pub(crate) struct ServeArgs {
 }
 
 impl ServeArgs {
-    /// The TLS configuration of a listener offering `alpn`, when TLS is asked for.
-    fn tls(&self, alpn: &[&[u8]]) -> Result<Option<std::sync::Arc<rustls::ServerConfig>>> {
+    /// The TLS configuration both listeners share (each adds its ALPN), when TLS is asked for.
+    fn tls(&self) -> Result<Option<rustls::ServerConfig>> {
         match (&self.tls_cert, &self.tls_key) {
-            (Some(cert), Some(key)) => crate::tls::server_config(cert, key, alpn).map(Some),
+            (Some(cert), Some(key)) => crate::tls::server_config(cert, key).map(Some),
             _ => Ok(None),
         }
     }
@@ -81,8 +81,6 @@ fn listen_address(value: &str, flag: &str) -> Result<Option<SocketAddr>> {
 pub(crate) struct Server {
     pub(crate) grpc: Option<SocketAddr>,
     pub(crate) http: Option<SocketAddr>,
-    /// Whether both listeners speak TLS.
-    pub(crate) tls: bool,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<Result<()>>>,
     library: OtlpLibrary,
@@ -94,6 +92,7 @@ impl Server {
         let grpc_address = listen_address(&args.grpc, "grpc")?;
         let http_address = listen_address(&args.http, "http")?;
         anyhow::ensure!(grpc_address.is_some() || http_address.is_some(), "both listeners are off: nothing to serve");
+        let tls = args.tls()?;
         let (stop, stopped) = watch::channel(false);
         // One budget for both listeners.
         let ingest = ingest::Ingest::new(library.clone(), args.max_pending_bytes);
@@ -110,7 +109,7 @@ impl Server {
                 router = router.layer(axum::middleware::from_fn_with_state(token, auth::grpc));
             }
             let routes = tonic::service::Routes::from(router);
-            let tls = args.tls(&[b"h2"])?;
+            let tls = tls.as_ref().map(|config| crate::tls::with_alpn(config, b"h2"));
             let (mut stopped, accepting) = (stopped.clone(), stopped.clone());
             tasks.push(tokio::spawn(async move {
                 let server = tonic::transport::Server::builder().add_routes(routes);
@@ -143,7 +142,7 @@ impl Server {
                 app = app.layer(axum::middleware::from_fn_with_state(token, auth::http));
             }
             // axum serves HTTP/1.1 (what the OTLP/HTTP exporters speak).
-            let tls = args.tls(&[b"http/1.1"])?;
+            let tls = tls.as_ref().map(|config| crate::tls::with_alpn(config, b"http/1.1"));
             let (mut stopped, accepting) = (stopped.clone(), stopped.clone());
             tasks.push(tokio::spawn(async move {
                 let shutdown = async move {
@@ -167,7 +166,7 @@ impl Server {
                 .context("the HTTP listener failed")
             }));
         }
-        Ok(Server { grpc: bound.0, http: bound.1, tls: args.tls_cert.is_some(), stop, tasks, library })
+        Ok(Server { grpc: bound.0, http: bound.1, stop, tasks, library })
     }
 
     /// Stops accepting, waits for the requests in flight, then flushes and shuts the library down.
@@ -198,7 +197,7 @@ fn flush_everything(library: &OtlpLibrary) -> Result<()> {
 }
 
 /// Resolves when the process is asked to stop: Ctrl-C everywhere; SIGTERM (what service
-/// managers and `kill` send) on Unix; Ctrl-Break, closing the console window, logoff and system
+/// managers and `kill` send) on Unix; Ctrl-Break, closing the console window and system
 /// shutdown on Windows. A handler that cannot be installed is left out, never fatal.
 async fn termination() {
     #[cfg(unix)]
@@ -245,7 +244,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<()> {
     runtime.block_on(async {
         let server = Server::start(&args, library.clone()).await?;
         let dir = library.config().output_dir().display().to_string();
-        let tls = if server.tls { " over TLS (https://)" } else { "" };
+        let tls = if args.tls_cert.is_some() { " over TLS (https://)" } else { "" };
         for (name, address, hint) in [
             ("OTLP/gRPC", server.grpc, ""),
             ("OTLP/HTTP", server.http, " (/v1/traces, /v1/metrics, /v1/logs; /health)"),

@@ -10,6 +10,26 @@ use crate::replay::ReplayArgs;
 use crate::serve::ServeArgs;
 use crate::{Cli, Command};
 
+/// A string `AnyValue`.
+pub(crate) fn text(s: &str) -> opentelemetry_parquet::proto::common::v1::AnyValue {
+    use opentelemetry_parquet::proto::common::v1::{any_value::Value, AnyValue};
+    AnyValue { value: Some(Value::StringValue(s.into())) }
+}
+
+/// The bodies of every log record in the store, in a stable order.
+pub(crate) fn log_bodies(dir: &Path) -> Vec<opentelemetry_parquet::proto::common::v1::AnyValue> {
+    let logs = StoreReader::new(dir).read_logs().unwrap();
+    let mut out: Vec<_> = logs
+        .resource_logs
+        .iter()
+        .flat_map(|rl| &rl.scope_logs)
+        .flat_map(|sl| &sl.log_records)
+        .filter_map(|r| r.body.clone())
+        .collect();
+    out.sort_by_key(|b| format!("{b:?}"));
+    out
+}
+
 /// `serve`'s options as the command line gives them: `args`, and each listener on an ephemeral
 /// loopback port unless `args` says otherwise.
 pub(crate) fn serve_args(args: &[&str]) -> ServeArgs {

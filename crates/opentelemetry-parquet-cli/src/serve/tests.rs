@@ -21,7 +21,7 @@ use prost::Message as _;
 
 use super::http::RpcStatus;
 use super::Server;
-use crate::test_support::serve_args;
+use crate::test_support::{log_bodies, serve_args, text};
 
 const T0: u64 = 1_700_000_000_000_000_000;
 
@@ -97,10 +97,6 @@ fn logs(body: AnyValue) -> ExportLogsServiceRequest {
     }
 }
 
-fn text(s: &str) -> AnyValue {
-    AnyValue { value: Some(Value::StringValue(s.into())) }
-}
-
 fn nested(depth: usize) -> AnyValue {
     let mut v = AnyValue { value: Some(Value::IntValue(1)) };
     for _ in 0..depth {
@@ -125,19 +121,6 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     encoder.write_all(bytes).unwrap();
     encoder.finish().unwrap()
-}
-
-fn log_bodies(dir: &std::path::Path) -> Vec<AnyValue> {
-    let logs = StoreReader::new(dir).read_logs().unwrap();
-    let mut out: Vec<_> = logs
-        .resource_logs
-        .iter()
-        .flat_map(|rl| &rl.scope_logs)
-        .flat_map(|sl| &sl.log_records)
-        .filter_map(|r| r.body.clone())
-        .collect();
-    out.sort_by_key(|b| format!("{b:?}"));
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

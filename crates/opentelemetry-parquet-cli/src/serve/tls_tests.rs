@@ -5,38 +5,17 @@
 
 use opentelemetry_parquet::proto::collector::logs::v1::logs_service_client::LogsServiceClient;
 use opentelemetry_parquet::proto::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_parquet::proto::common::v1::{any_value::Value, AnyValue};
 use opentelemetry_parquet::proto::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
-use opentelemetry_parquet::{Config, OtlpLibrary, StoreReader};
+use opentelemetry_parquet::{Config, OtlpLibrary};
 use prost::Message as _;
 
 use super::Server;
-use crate::test_support::{serve_args, tls_files};
+use crate::test_support::{log_bodies, serve_args, text, tls_files};
 
 fn logs(body: &str) -> ExportLogsServiceRequest {
-    let record = LogRecord {
-        time_unix_nano: 1_700_000_000_000_000_000,
-        body: Some(AnyValue { value: Some(Value::StringValue(body.into())) }),
-        ..Default::default()
-    };
+    let record = LogRecord { time_unix_nano: 1_700_000_000_000_000_000, body: Some(text(body)), ..Default::default() };
     let scope_logs = vec![ScopeLogs { log_records: vec![record], ..Default::default() }];
     ExportLogsServiceRequest { resource_logs: vec![ResourceLogs { scope_logs, ..Default::default() }] }
-}
-
-fn bodies(dir: &std::path::Path) -> Vec<String> {
-    let request = StoreReader::new(dir).read_logs().unwrap();
-    let mut out: Vec<String> = request
-        .resource_logs
-        .iter()
-        .flat_map(|r| &r.scope_logs)
-        .flat_map(|s| &s.log_records)
-        .map(|r| match &r.body.as_ref().unwrap().value {
-            Some(Value::StringValue(s)) => s.clone(),
-            other => panic!("{other:?}"),
-        })
-        .collect();
-    out.sort();
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -58,13 +37,14 @@ async fn over_tls_trusting_clients_store_and_others_are_turned_away() {
     assert!(plain.is_err() || !plain.unwrap().status().is_success(), "plain HTTP must not be served");
     let untrusting =
         reqwest::Client::builder().tls_backend_preconfigured(crate::tls::client_config(None).unwrap()).build().unwrap();
-    let refused = untrusting
-        .post(format!("https://localhost:{}/v1/logs", http.port()))
-        .header("content-type", "application/x-protobuf")
-        .body(logs("untrusted").encode_to_vec())
-        .send()
-        .await
-        .unwrap_err();
+    let post_logs = |client: &reqwest::Client, body: &str| {
+        client
+            .post(format!("https://localhost:{}/v1/logs", http.port()))
+            .header("content-type", "application/x-protobuf")
+            .body(logs(body).encode_to_vec())
+            .send()
+    };
+    let refused = post_logs(&untrusting, "untrusted").await.unwrap_err();
     assert!(refused.is_connect(), "{refused:?}");
 
     // A client that trusts the CA: HTTP/protobuf, and the health endpoint.
@@ -72,13 +52,7 @@ async fn over_tls_trusting_clients_store_and_others_are_turned_away() {
         .tls_backend_preconfigured(crate::tls::client_config(Some(&files.ca)).unwrap())
         .build()
         .unwrap();
-    let answer = trusting
-        .post(format!("https://localhost:{}/v1/logs", http.port()))
-        .header("content-type", "application/x-protobuf")
-        .body(logs("over https").encode_to_vec())
-        .send()
-        .await
-        .unwrap();
+    let answer = post_logs(&trusting, "over https").await.unwrap();
     assert_eq!(answer.status(), 200);
     let health = trusting.get(format!("https://127.0.0.1:{}/health", http.port())).send().await.unwrap();
     assert_eq!(health.status(), 200);
@@ -102,7 +76,7 @@ async fn over_tls_trusting_clients_store_and_others_are_turned_away() {
     }
 
     server.stop().await.unwrap();
-    assert_eq!(bodies(dir.path()), ["over grpc with tls", "over https"]);
+    assert_eq!(log_bodies(dir.path()), ["over grpc with tls", "over https"].map(text));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -38,23 +38,30 @@ const POINTS_PER_BATCH: usize = 1000;
 /// The bench executables by target name (`cargo bench --no-run`).
 pub(crate) fn build() -> Result<BTreeMap<String, PathBuf>> {
     progress("building the benchmarks (release profile)");
-    let output = cargo(["bench", "-p", "opentelemetry-parquet", "--benches", "--no-run", "--message-format=json"])
-        .stderr(Stdio::inherit())
-        .output()
-        .context("running cargo bench --no-run")?;
+    let exes = executables(
+        cargo(["bench", "-p", "opentelemetry-parquet", "--benches", "--no-run", "--message-format=json"]),
+        "the benchmarks",
+    )?;
+    for name in ["export", "cases", "allocs", "outrun"] {
+        if !exes.contains_key(name) {
+            bail!("cargo bench --no-run built no `{name}` executable");
+        }
+    }
+    Ok(exes)
+}
+
+/// Runs a cargo build with `--message-format=json` and returns the executables it made, by
+/// target name; fails naming `what` when the build fails.
+pub(crate) fn executables(mut build: Command, what: &str) -> Result<BTreeMap<String, PathBuf>> {
+    let output = build.stderr(Stdio::inherit()).output().with_context(|| format!("building {what}"))?;
     if !output.status.success() {
-        bail!("building the benchmarks failed");
+        bail!("building {what} failed");
     }
     let mut exes = BTreeMap::new();
     for line in output.stdout.split(|b| *b == b'\n') {
         let Ok(message) = serde_json::from_slice::<Value>(line) else { continue };
         if let (Some(name), Some(exe)) = (message["target"]["name"].as_str(), message["executable"].as_str()) {
             exes.insert(name.to_owned(), PathBuf::from(exe));
-        }
-    }
-    for name in ["export", "cases", "allocs", "outrun"] {
-        if !exes.contains_key(name) {
-            bail!("cargo bench --no-run built no `{name}` executable");
         }
     }
     Ok(exes)

@@ -26,25 +26,10 @@ fn build(quick: bool) -> Result<(PathBuf, PathBuf)> {
     if !quick {
         cmd.arg("--release");
     }
-    let output = cmd.stderr(Stdio::inherit()).output().context("running cargo build")?;
-    if !output.status.success() {
-        bail!("building {PACKAGE} and its {EXAMPLE} example failed");
-    }
-    let (mut serve, mut load) = (None, None);
-    for line in output.stdout.split(|b| *b == b'\n') {
-        let Ok(message) = serde_json::from_slice::<Value>(line) else { continue };
-        let (Some(name), Some(exe)) = (message["target"]["name"].as_str(), message["executable"].as_str()) else {
-            continue;
-        };
-        match name {
-            "opentelemetry-parquet" => serve = Some(PathBuf::from(exe)),
-            EXAMPLE => load = Some(PathBuf::from(exe)),
-            _ => {}
-        }
-    }
+    let mut exes = super::rust::executables(cmd, &format!("{PACKAGE} and its {EXAMPLE} example"))?;
     Ok((
-        serve.context("cargo build made no `opentelemetry-parquet` binary")?,
-        load.with_context(|| format!("cargo build made no `{EXAMPLE}` example"))?,
+        exes.remove("opentelemetry-parquet").context("cargo build made no `opentelemetry-parquet` binary")?,
+        exes.remove(EXAMPLE).with_context(|| format!("cargo build made no `{EXAMPLE}` example"))?,
     ))
 }
 
